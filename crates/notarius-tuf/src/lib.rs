@@ -13,6 +13,7 @@ pub mod error;
 pub mod keys;
 pub mod metadata;
 pub mod role;
+pub mod sign;
 pub mod time;
 
 pub use error::{Error, Result};
