@@ -15,5 +15,6 @@ pub mod metadata;
 pub mod role;
 pub mod sign;
 pub mod time;
+pub mod trust;
 
 pub use error::{Error, Result};

@@ -149,6 +149,58 @@ pub mod testing {
         }
     }
 
+    /// A throwaway certificate authority for trust-pinning tests.
+    pub struct TestCa {
+        key: rcgen::KeyPair,
+        params: rcgen::CertificateParams,
+        pem: String,
+    }
+
+    impl TestCa {
+        pub fn new(cn: &str) -> TestCa {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+            params.distinguished_name = rcgen::DistinguishedName::new();
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, cn);
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            let now = time::OffsetDateTime::now_utc();
+            params.not_before = now - time::Duration::hours(1);
+            params.not_after = now + time::Duration::days(365);
+            let pem = params.self_signed(&key).expect("self-signed").pem();
+            TestCa { key, params, pem }
+        }
+
+        pub fn pem(&self) -> &str {
+            &self.pem
+        }
+
+        /// A leaf key for `cn` issued by this CA; `code_signing` adds the ExtKeyUsage Notary
+        /// puts on its own root certificates.
+        pub fn issue(&self, cn: &str, code_signing: bool) -> TestKey {
+            let (kp, pkcs8) = TestKey::ec_pair();
+            let rc_key = rcgen::KeyPair::try_from(pkcs8.as_slice()).expect("rcgen key");
+            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+            params.distinguished_name = rcgen::DistinguishedName::new();
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, cn);
+            if code_signing {
+                params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::CodeSigning];
+            }
+            let now = time::OffsetDateTime::now_utc();
+            params.not_before = now - time::Duration::hours(1);
+            params.not_after = now + time::Duration::days(30);
+            let issuer = rcgen::Issuer::from_params(&self.params, &self.key);
+            let cert = params.signed_by(&rc_key, &issuer).expect("issued");
+            TestKey {
+                public: PublicKey::new(KeyType::EcdsaX509, cert.pem().into_bytes()),
+                inner: Inner::Ec(kp),
+            }
+        }
+    }
+
     /// SPKI DER for an uncompressed P-256 point.
     pub fn p256_spki(point: &[u8]) -> Vec<u8> {
         let mut out = vec![
