@@ -14,6 +14,7 @@ pub mod keys;
 pub mod metadata;
 pub mod role;
 pub mod sign;
+pub mod store;
 pub mod time;
 pub mod trust;
 
