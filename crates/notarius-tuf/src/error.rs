@@ -64,6 +64,13 @@ pub enum Error {
     NoKeys(Vec<String>),
     #[error("signing failed: {0}")]
     Signing(String),
+    /// The remote or cache could not deliver.
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("{remote} does not have trust data for {gun}")]
+    RepositoryNotExist { remote: String, gun: String },
+    #[error("repository has not been initialized")]
+    RepoNotInitialized,
 }
 
 fn threshold_msg(role: &Option<String>) -> String {
