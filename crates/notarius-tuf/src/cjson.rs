@@ -119,11 +119,9 @@ fn write_number(out: &mut Vec<u8>, n: &Number, mode: NumberMode) -> Result<(), C
         .ok_or_else(|| CanonicalError::NonIntegralNumber(n.to_string()))?;
     // Go: `math.Floor(f) != f` is an error, then `strconv.AppendInt(int64(f))`.
     // Outside the int64 range Go's conversion is undefined, so we refuse instead.
-    if !f.is_finite()
-        || f.floor() != f
-        || f >= 9.223_372_036_854_775_807e18
-        || f < -9.223_372_036_854_775_808e18
-    {
+    // 2^63 is exact in a double, so this range holds exactly the integral doubles i64 can take.
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if !f.is_finite() || f.floor() != f || !(-TWO_63..TWO_63).contains(&f) {
         return Err(CanonicalError::NonIntegralNumber(n.to_string()));
     }
     out.extend_from_slice((f as i64).to_string().as_bytes());

@@ -19,3 +19,5 @@ pub mod time;
 pub mod trust;
 
 pub use error::{Error, Result};
+#[cfg(any(test, feature = "test-support"))]
+pub mod testrepo;
