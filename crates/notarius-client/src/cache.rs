@@ -1,0 +1,140 @@
+//! The trust directory's metadata cache: `<trust_dir>/tuf/<gun>/metadata/<role>.json`, the exact
+//! bytes last verified for each role (the rollback baseline of the next update).
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use notarius_tuf::role::{self, Gun};
+use notarius_tuf::store::{MAX_DOWNLOAD_SIZE, MetadataCache, StoreError};
+
+use crate::fsutil;
+
+/// The metadata cache of one GUN.
+#[derive(Debug, Clone)]
+pub struct FileCache {
+    dir: PathBuf,
+}
+
+impl FileCache {
+    /// The cache of `gun` under `trust_dir`. The GUN is validated before it becomes a path.
+    pub fn new(trust_dir: &Path, gun: &Gun) -> FileCache {
+        FileCache {
+            dir: trust_dir.join("tuf").join(gun.as_str()).join("metadata"),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Only role names may become file names: they cannot climb out of the directory.
+    fn path(&self, name: &str) -> Result<PathBuf, StoreError> {
+        if !role::is_valid_role(name) {
+            return Err(StoreError::Io(format!(
+                "refusing to cache metadata under the name {name:?}"
+            )));
+        }
+        Ok(self.dir.join(format!("{name}.json")))
+    }
+}
+
+fn io_err(e: io::Error) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+impl MetadataCache for FileCache {
+    fn get_sized(&self, name: &str, size: Option<u64>) -> Result<Vec<u8>, StoreError> {
+        let path = self.path(name)?;
+        let file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::MetaNotFound {
+                    resource: name.to_owned(),
+                });
+            }
+            Err(e) => return Err(io_err(e)),
+        };
+        let limit = size.unwrap_or(MAX_DOWNLOAD_SIZE);
+        if file.metadata().map_err(io_err)?.len() > limit {
+            return Err(StoreError::MaliciousServer);
+        }
+        let mut out = Vec::new();
+        file.take(limit + 1).read_to_end(&mut out).map_err(io_err)?;
+        if out.len() as u64 > limit {
+            return Err(StoreError::MaliciousServer);
+        }
+        Ok(out)
+    }
+
+    fn set(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.path(name)?;
+        fsutil::write_private_atomic(&path, bytes).map_err(io_err)
+    }
+
+    fn remove(&mut self, name: &str) -> Result<(), StoreError> {
+        let path = self.path(name)?;
+        match fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_roles_and_delegations_under_the_gun() {
+        let t = tempfile::tempdir().unwrap();
+        let gun = Gun::new("example.com/app").unwrap();
+        let mut c = FileCache::new(t.path(), &gun);
+        c.set("root", b"r").unwrap();
+        c.set("targets/releases", b"d").unwrap();
+        assert_eq!(c.get_sized("root", None).unwrap(), b"r");
+        assert_eq!(
+            fs::read(
+                t.path()
+                    .join("tuf/example.com/app/metadata/targets/releases.json")
+            )
+            .unwrap(),
+            b"d"
+        );
+        assert_eq!(
+            c.get_sized("root", Some(0)),
+            Err(StoreError::MaliciousServer)
+        );
+        assert!(matches!(
+            c.get_sized("snapshot", None),
+            Err(StoreError::MetaNotFound { .. })
+        ));
+        c.remove("root").unwrap();
+        c.remove("root").unwrap();
+        assert!(matches!(
+            c.get_sized("root", None),
+            Err(StoreError::MetaNotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_names_that_are_not_roles() {
+        let t = tempfile::tempdir().unwrap();
+        let gun = Gun::new("example.com/app").unwrap();
+        let mut c = FileCache::new(t.path(), &gun);
+        for bad in [
+            "../../../evil",
+            "targets/../../x",
+            "/etc/passwd",
+            "targets/A",
+        ] {
+            assert!(c.set(bad, b"x").is_err(), "{bad}");
+        }
+        assert_eq!(
+            fs::read_dir(t.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! The Notarius client library: the trust directory (metadata cache, changelist) and, built on
+//! the pure core, update and publish.
+
+pub mod cache;
+pub mod fsutil;
