@@ -2,4 +2,5 @@
 //! the pure core, update and publish.
 
 pub mod cache;
+pub mod changelist;
 pub mod fsutil;
