@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite uses, and only those that are missing:
+#   notary (the reference client and servers), softhsm2 (PKCS#11 tests), openssl, curl, jq.
+# As root (CI) it installs with apt-get; otherwise through passwordless sudo if there is one, and
+# failing that it names what is missing and carries on, leaving those tests to say what they lack.
+set -euo pipefail
+
+# package:command that proves it is installed
+wanted=(
+  notary:notary
+  softhsm2:softhsm2-util
+  openssl:openssl
+  curl:curl
+  jq:jq
+)
+
+missing=()
+for w in "${wanted[@]}"; do
+  command -v "${w#*:}" >/dev/null 2>&1 || missing+=("${w%%:*}")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  as_root=(sudo -n)
+else
+  echo "ci-prereqs: missing ${missing[*]} and cannot install them without root; continuing" >&2
+  exit 0
+fi
+
+echo "ci-prereqs: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
