@@ -8,15 +8,18 @@
 //! - [`role`]: role names, GUNs and delegation paths;
 //! - [`time`]: Go's time formats.
 
+pub mod builder;
 pub mod cjson;
 pub mod error;
 pub mod keys;
 pub mod metadata;
+pub mod repo;
 pub mod role;
 pub mod sign;
 pub mod store;
 pub mod time;
 pub mod trust;
+pub mod update;
 
 pub use error::{Error, Result};
 #[cfg(any(test, feature = "test-support"))]

@@ -1,0 +1,640 @@
+//! Loading metadata one file at a time into a verified repository (Notary's `tuf/builder.go`).
+//!
+//! The builder accepts a file only if it is consistent with what is already loaded: root first
+//! (trust pinning and rotation through [`validate_root`]), then timestamp, snapshot and targets
+//! checked against root's keys, delegations against their delegator, and every file against the
+//! hashes its parent recorded. A file loaded before its parent's hashes are known (a cached
+//! snapshot before the timestamp) is re-checked when the parent arrives. The server uses the
+//! same builder to validate uploads and to generate snapshots and timestamps.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::error::{Error, Result};
+use crate::metadata::{
+    BaseRole, Envelope, FileMeta, Hashes, SHA256, Signed, Snapshot, Targets, Timestamp,
+    check_hashes, verify_expiry, verify_signatures, verify_version,
+};
+use crate::repo::Repo;
+use crate::role;
+use crate::sign::{Signer, sign_with_roles};
+use crate::store::MAX_TIMESTAMP_SIZE;
+use crate::time::Instant;
+use crate::trust::{TrustPinConfig, validate_root};
+
+/// How to fetch a role consistently: by the checksum its parent recorded, within its length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsistentInfo {
+    pub role_name: String,
+    file_meta: FileMeta,
+}
+
+impl ConsistentInfo {
+    fn unknown(role_name: &str) -> ConsistentInfo {
+        ConsistentInfo {
+            role_name: role_name.to_owned(),
+            file_meta: FileMeta {
+                custom: None,
+                hashes: Hashes::new(),
+                length: 0,
+                extra: Default::default(),
+            },
+        }
+    }
+
+    /// Whether a parent has said anything about this file.
+    pub fn checksum_known(&self) -> bool {
+        !self.file_meta.hashes.is_empty() || self.file_meta.length != 0
+    }
+
+    /// `<role>.<sha256 hex>` when the checksum is known, else the bare role name.
+    pub fn consistent_name(&self) -> String {
+        match self.file_meta.hashes.get(SHA256) {
+            Some(h) if !h.0.is_empty() => format!("{}.{}", self.role_name, hex::encode(&h.0)),
+            _ => self.role_name.clone(),
+        }
+    }
+
+    /// The most bytes to accept, `None` when unknown.
+    pub fn length(&self) -> Option<u64> {
+        if self.checksum_known() {
+            Some(u64::try_from(self.file_meta.length).unwrap_or(0))
+        } else {
+            None
+        }
+    }
+}
+
+/// Builds a verified [`Repo`] from metadata files.
+#[derive(Debug)]
+pub struct RepoBuilder {
+    finished: bool,
+    repo: Repo,
+    invalid: Repo,
+    gun: String,
+    trust_pin: TrustPinConfig,
+    loaded_not_checksummed: BTreeMap<String, Vec<u8>>,
+    /// The root trusted before this one, for rotation checks.
+    prev_root: Option<crate::metadata::Root>,
+    /// The root checksum a previous builder's snapshot recorded.
+    bootstrapped_root_checksum: Option<FileMeta>,
+    next_root_checksum: Option<FileMeta>,
+}
+
+impl RepoBuilder {
+    pub fn new(gun: &str, trust_pin: TrustPinConfig) -> RepoBuilder {
+        RepoBuilder::from_repo(gun, Repo::default(), trust_pin)
+    }
+
+    /// A builder that starts from an existing repository (the server's current state).
+    pub fn from_repo(gun: &str, repo: Repo, trust_pin: TrustPinConfig) -> RepoBuilder {
+        RepoBuilder {
+            finished: false,
+            repo,
+            invalid: Repo::default(),
+            gun: gun.to_owned(),
+            trust_pin,
+            loaded_not_checksummed: BTreeMap::new(),
+            prev_root: None,
+            bootstrapped_root_checksum: None,
+            next_root_checksum: None,
+        }
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.finished {
+            Err(Error::BuildDone)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The verified repository and the delegations that failed verification. The builder
+    /// accepts nothing afterwards.
+    pub fn finish(&mut self) -> Result<(Repo, Repo)> {
+        self.check_open()?;
+        self.finished = true;
+        Ok((
+            std::mem::take(&mut self.repo),
+            std::mem::take(&mut self.invalid),
+        ))
+    }
+
+    /// A fresh builder that trusts this one's root as the previous root (for a root refresh).
+    pub fn bootstrap_new_builder(&self) -> RepoBuilder {
+        self.bootstrap_with(self.trust_pin.clone())
+    }
+
+    /// As [`bootstrap_new_builder`](Self::bootstrap_new_builder), with other trust pinning.
+    pub fn bootstrap_new_builder_with_new_trustpin(
+        &self,
+        trust_pin: TrustPinConfig,
+    ) -> RepoBuilder {
+        self.bootstrap_with(trust_pin)
+    }
+
+    fn bootstrap_with(&self, trust_pin: TrustPinConfig) -> RepoBuilder {
+        RepoBuilder {
+            finished: self.finished,
+            repo: Repo::default(),
+            invalid: Repo::default(),
+            gun: self.gun.clone(),
+            trust_pin,
+            loaded_not_checksummed: BTreeMap::new(),
+            prev_root: self.repo.root.as_ref().map(|r| r.signed.clone()),
+            bootstrapped_root_checksum: self.next_root_checksum.clone(),
+            next_root_checksum: None,
+        }
+    }
+
+    pub fn is_loaded(&self, role_name: &str) -> bool {
+        if self.finished {
+            return false;
+        }
+        match role_name {
+            role::ROOT => self.repo.root.is_some(),
+            role::SNAPSHOT => self.repo.snapshot.is_some(),
+            role::TIMESTAMP => self.repo.timestamp.is_some(),
+            other => self.repo.targets.contains_key(other),
+        }
+    }
+
+    /// The loaded version of a role, or 1 when it is not loaded (the lowest acceptable).
+    pub fn get_loaded_version(&self, role_name: &str) -> i64 {
+        if self.finished {
+            return 0;
+        }
+        let v = match role_name {
+            role::ROOT => self.repo.root.as_ref().map(|r| r.signed.version),
+            role::SNAPSHOT => self.repo.snapshot.as_ref().map(|r| r.signed.version),
+            role::TIMESTAMP => self.repo.timestamp.as_ref().map(|r| r.signed.version),
+            other => self.repo.targets.get(other).map(|r| r.signed.version),
+        };
+        v.unwrap_or(1)
+    }
+
+    /// The checksum and length the loaded parents give for `role_name`.
+    pub fn get_consistent_info(&self, role_name: &str) -> ConsistentInfo {
+        let mut info = ConsistentInfo::unknown(role_name);
+        if self.finished {
+            return info;
+        }
+        let meta_of = |m: &BTreeMap<String, FileMeta>, name: &str| m.get(name).cloned();
+        let found = match role_name {
+            role::TIMESTAMP => {
+                info.file_meta.length = MAX_TIMESTAMP_SIZE as i64;
+                None
+            }
+            role::SNAPSHOT => self
+                .repo
+                .timestamp
+                .as_ref()
+                .and_then(|t| meta_of(&t.signed.meta, role_name)),
+            role::ROOT => match (&self.bootstrapped_root_checksum, &self.repo.snapshot) {
+                (Some(c), _) => Some(c.clone()),
+                (None, Some(s)) => meta_of(&s.signed.meta, role_name),
+                (None, None) => None,
+            },
+            _ => self
+                .repo
+                .snapshot
+                .as_ref()
+                .and_then(|s| meta_of(&s.signed.meta, role_name)),
+        };
+        if let Some(m) = found {
+            info.file_meta = m;
+        }
+        info
+    }
+
+    /// Loads one file. `min_version` is the rollback floor; `allow_expired` lets an expired file
+    /// in (for rollback baselines from the cache).
+    pub fn load(
+        &mut self,
+        role_name: &str,
+        content: &[u8],
+        min_version: i64,
+        allow_expired: bool,
+        now: Instant,
+    ) -> Result<()> {
+        self.load_options(
+            role_name,
+            content,
+            min_version,
+            allow_expired,
+            false,
+            false,
+            now,
+        )
+    }
+
+    /// Loads a root during a root refresh: intermediate versions may be expired and are not
+    /// checked against a checksum; each becomes the previous root of the next.
+    pub fn load_root_for_update(
+        &mut self,
+        content: &[u8],
+        min_version: i64,
+        is_final: bool,
+        now: Instant,
+    ) -> Result<()> {
+        self.load_options(
+            role::ROOT,
+            content,
+            min_version,
+            !is_final,
+            !is_final,
+            true,
+            now,
+        )?;
+        if !is_final {
+            self.prev_root = self.repo.root.as_ref().map(|r| r.signed.clone());
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn load_options(
+        &mut self,
+        role_name: &str,
+        content: &[u8],
+        min_version: i64,
+        allow_expired: bool,
+        skip_checksum: bool,
+        allow_loaded: bool,
+        now: Instant,
+    ) -> Result<()> {
+        self.check_open()?;
+        if !role::is_valid_role(role_name) {
+            return Err(Error::InvalidBuilderInput(format!(
+                "{role_name} is an invalid role"
+            )));
+        }
+        if !allow_loaded && self.is_loaded(role_name) {
+            return Err(Error::InvalidBuilderInput(format!(
+                "{role_name} has already been loaded"
+            )));
+        }
+        let prereqs: &[&str] = match role_name {
+            role::ROOT => &[],
+            role::TIMESTAMP | role::SNAPSHOT | role::TARGETS => &[role::ROOT],
+            _ => &[role::ROOT, role::TARGETS],
+        };
+        self.check_prereqs(prereqs)?;
+        match role_name {
+            role::ROOT => self.load_root(content, min_version, allow_expired, skip_checksum, now),
+            role::SNAPSHOT => self.load_snapshot(content, min_version, allow_expired, now),
+            role::TIMESTAMP => self.load_timestamp(content, min_version, allow_expired, now),
+            role::TARGETS => self.load_targets(content, min_version, allow_expired, now),
+            _ => self.load_delegation(role_name, content, min_version, allow_expired, now),
+        }
+    }
+
+    fn check_prereqs(&self, roles: &[&str]) -> Result<()> {
+        for r in roles {
+            if !self.is_loaded(r) {
+                return Err(Error::InvalidBuilderInput(format!(
+                    "{r} must be loaded first"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn root_role(&self, name: &str) -> Result<BaseRole> {
+        self.repo.get_base_role(name)
+    }
+
+    fn load_root(
+        &mut self,
+        content: &[u8],
+        min_version: i64,
+        allow_expired: bool,
+        skip_checksum: bool,
+        now: Instant,
+    ) -> Result<()> {
+        let env = self.bytes_to_signed(content, role::ROOT, skip_checksum)?;
+        let root = validate_root(
+            self.prev_root.as_ref(),
+            &env,
+            &self.gun,
+            &self.trust_pin,
+            now,
+        )?;
+        verify_version(&root, min_version)?;
+        if !allow_expired {
+            verify_expiry(&root, role::ROOT, now)?;
+        }
+        let root_role = root.base_role(role::ROOT)?;
+        self.repo.root = Some(Signed {
+            signed: root,
+            signatures: env.signatures,
+            raw: Some(content.to_vec()),
+        });
+        self.repo.original_root_role = Some(root_role);
+        Ok(())
+    }
+
+    fn load_timestamp(
+        &mut self,
+        content: &[u8],
+        min_version: i64,
+        allow_expired: bool,
+        now: Instant,
+    ) -> Result<()> {
+        let r = self.root_role(role::TIMESTAMP)?;
+        let env = self.bytes_to_signed_and_validate_sigs(&r, content)?;
+        let ts: Timestamp = env.decode(role::TIMESTAMP)?;
+        verify_version(&ts, min_version)?;
+        if !allow_expired {
+            verify_expiry(&ts, role::TIMESTAMP, now)?;
+        }
+        if let Some(sn) = self.loaded_not_checksummed.get(role::SNAPSHOT) {
+            let hashes = ts
+                .meta
+                .get(role::SNAPSHOT)
+                .map(|m| m.hashes.clone())
+                .unwrap_or_default();
+            check_hashes(sn, role::SNAPSHOT, &hashes)?;
+            self.loaded_not_checksummed.remove(role::SNAPSHOT);
+        }
+        self.repo.timestamp = Some(Signed {
+            signed: ts,
+            signatures: env.signatures,
+            raw: Some(content.to_vec()),
+        });
+        Ok(())
+    }
+
+    fn load_snapshot(
+        &mut self,
+        content: &[u8],
+        min_version: i64,
+        allow_expired: bool,
+        now: Instant,
+    ) -> Result<()> {
+        let r = self.root_role(role::SNAPSHOT)?;
+        let env = self.bytes_to_signed_and_validate_sigs(&r, content)?;
+        let sn: Snapshot = env.decode(role::SNAPSHOT)?;
+        verify_version(&sn, min_version)?;
+        if !allow_expired {
+            verify_expiry(&sn, role::SNAPSHOT, now)?;
+        }
+        self.next_root_checksum = Some(
+            sn.meta
+                .get(role::ROOT)
+                .cloned()
+                .unwrap_or_else(|| ConsistentInfo::unknown(role::ROOT).file_meta),
+        );
+        let mut good = Vec::new();
+        for (name, bytes) in &self.loaded_not_checksummed {
+            if name == role::SNAPSHOT || name == role::TIMESTAMP {
+                continue;
+            }
+            let hashes = sn
+                .meta
+                .get(name)
+                .map(|m| m.hashes.clone())
+                .unwrap_or_default();
+            check_hashes(bytes, name, &hashes)?;
+            good.push(name.clone());
+        }
+        for name in good {
+            self.loaded_not_checksummed.remove(&name);
+        }
+        self.repo.snapshot = Some(Signed {
+            signed: sn,
+            signatures: env.signatures,
+            raw: Some(content.to_vec()),
+        });
+        Ok(())
+    }
+
+    fn load_targets(
+        &mut self,
+        content: &[u8],
+        min_version: i64,
+        allow_expired: bool,
+        now: Instant,
+    ) -> Result<()> {
+        let r = self.root_role(role::TARGETS)?;
+        let env = self.bytes_to_signed_and_validate_sigs(&r, content)?;
+        let t: Targets = env.decode(role::TARGETS)?;
+        verify_version(&t, min_version)?;
+        if !allow_expired {
+            verify_expiry(&t, role::TARGETS, now)?;
+        }
+        self.repo.targets.insert(
+            role::TARGETS.to_owned(),
+            Signed {
+                signed: t,
+                signatures: env.signatures,
+                raw: Some(content.to_vec()),
+            },
+        );
+        Ok(())
+    }
+
+    fn load_delegation(
+        &mut self,
+        role_name: &str,
+        content: &[u8],
+        min_version: i64,
+        allow_expired: bool,
+        now: Instant,
+    ) -> Result<()> {
+        let d = self.repo.get_delegation_role(role_name)?;
+        let env = self.bytes_to_signed(content, role_name, false)?;
+        let t: Targets = env.decode(role_name)?;
+        verify_version(&t, min_version)?;
+        let signed = Signed {
+            signed: t,
+            signatures: env.signatures.clone(),
+            raw: Some(content.to_vec()),
+        };
+        if let Err(e) = verify_signatures(&env, &d.base) {
+            self.invalid.targets.insert(role_name.to_owned(), signed);
+            return Err(e);
+        }
+        if !allow_expired && let Err(e) = verify_expiry(&signed.signed, role_name, now) {
+            self.invalid.targets.insert(role_name.to_owned(), signed);
+            return Err(e);
+        }
+        self.repo.targets.insert(role_name.to_owned(), signed);
+        Ok(())
+    }
+
+    fn checksums_for(&self, role_name: &str) -> Option<Hashes> {
+        match role_name {
+            role::TIMESTAMP => None,
+            role::SNAPSHOT => self.repo.timestamp.as_ref().map(|t| {
+                t.signed
+                    .meta
+                    .get(role::SNAPSHOT)
+                    .map(|m| m.hashes.clone())
+                    .unwrap_or_default()
+            }),
+            other => self.repo.snapshot.as_ref().map(|s| {
+                s.signed
+                    .meta
+                    .get(other)
+                    .map(|m| m.hashes.clone())
+                    .unwrap_or_default()
+            }),
+        }
+    }
+
+    fn validate_checksum_for(&mut self, content: &[u8], role_name: &str) -> Result<()> {
+        if role_name == role::ROOT
+            && let Some(c) = &self.bootstrapped_root_checksum
+        {
+            check_hashes(content, role_name, &c.hashes)?;
+        }
+        match self.checksums_for(role_name) {
+            Some(h) => check_hashes(content, role_name, &h)?,
+            None if role_name != role::TIMESTAMP => {
+                self.loaded_not_checksummed
+                    .insert(role_name.to_owned(), content.to_vec());
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    fn bytes_to_signed(
+        &mut self,
+        content: &[u8],
+        role_name: &str,
+        skip_checksum: bool,
+    ) -> Result<Envelope> {
+        if !skip_checksum {
+            self.validate_checksum_for(content, role_name)?;
+        }
+        Envelope::parse(role_name, content)
+    }
+
+    fn bytes_to_signed_and_validate_sigs(
+        &mut self,
+        r: &BaseRole,
+        content: &[u8],
+    ) -> Result<Envelope> {
+        let env = self.bytes_to_signed(content, &r.name, false)?;
+        verify_signatures(&env, r)?;
+        Ok(env)
+    }
+
+    /// Signs a new snapshot (from `prev`, or a fresh one over the loaded root and targets) with
+    /// the snapshot keys among `signers`. Returns the bytes and the version.
+    pub fn generate_snapshot(
+        &mut self,
+        prev: Option<Signed<Snapshot>>,
+        signers: &[&dyn Signer],
+        expires: DateTime<FixedOffset>,
+    ) -> Result<(Vec<u8>, i64)> {
+        self.check_open()?;
+        if self.is_loaded(role::SNAPSHOT) {
+            return Err(Error::InvalidBuilderInput(
+                "snapshot has already been loaded".into(),
+            ));
+        }
+        if self.is_loaded(role::TIMESTAMP) {
+            return Err(Error::InvalidBuilderInput(
+                "cannot generate snapshot if timestamp has already been loaded".into(),
+            ));
+        }
+        self.check_prereqs(&[role::ROOT])?;
+        let mut snap = match prev {
+            None => {
+                self.check_prereqs(&[role::TARGETS])?;
+                Signed::new(Snapshot {
+                    typ: "Snapshot".into(),
+                    expires,
+                    meta: BTreeMap::new(),
+                    version: 0,
+                    extra: Default::default(),
+                })
+            }
+            Some(p) => {
+                crate::metadata::SignedPart::validate(&p.signed, role::SNAPSHOT)?;
+                p
+            }
+        };
+        let root = self.repo.root.as_ref().expect("checked").to_bytes()?;
+        snap.signed
+            .meta
+            .insert(role::ROOT.to_owned(), FileMeta::from_bytes(&root));
+        for (name, t) in &self.repo.targets {
+            snap.signed
+                .meta
+                .insert(name.clone(), FileMeta::from_bytes(&t.to_bytes()?));
+        }
+        snap.signed.expires = expires;
+        snap.signed.version = next_version(snap.signed.version, role::SNAPSHOT)?;
+        let snapshot_role = self.root_role(role::SNAPSHOT)?;
+        sign_with_roles(&mut snap, &[&snapshot_role], signers)?;
+        let bytes = snap.to_bytes()?;
+        snap.raw = Some(bytes.clone());
+        let version = snap.signed.version;
+        let targets: Vec<String> = self.repo.targets.keys().cloned().collect();
+        for t in targets {
+            self.loaded_not_checksummed.remove(&t);
+        }
+        self.loaded_not_checksummed.remove(role::ROOT);
+        self.loaded_not_checksummed
+            .insert(role::SNAPSHOT.to_owned(), bytes.clone());
+        self.repo.snapshot = Some(snap);
+        Ok((bytes, version))
+    }
+
+    /// Signs a new timestamp over the loaded snapshot (from `prev`, or a fresh one) with the
+    /// timestamp keys among `signers`.
+    pub fn generate_timestamp(
+        &mut self,
+        prev: Option<Signed<Timestamp>>,
+        signers: &[&dyn Signer],
+        expires: DateTime<FixedOffset>,
+    ) -> Result<(Vec<u8>, i64)> {
+        self.check_open()?;
+        if self.is_loaded(role::TIMESTAMP) {
+            return Err(Error::InvalidBuilderInput(
+                "timestamp has already been loaded".into(),
+            ));
+        }
+        self.check_prereqs(&[role::ROOT, role::SNAPSHOT])?;
+        let mut ts = match prev {
+            None => Signed::new(Timestamp {
+                typ: "Timestamp".into(),
+                expires,
+                meta: BTreeMap::new(),
+                version: 0,
+                extra: Default::default(),
+            }),
+            Some(p) => {
+                crate::metadata::SignedPart::validate(&p.signed, role::TIMESTAMP)?;
+                p
+            }
+        };
+        let snap = self.repo.snapshot.as_ref().expect("checked").to_bytes()?;
+        ts.signed
+            .meta
+            .insert(role::SNAPSHOT.to_owned(), FileMeta::from_bytes(&snap));
+        ts.signed.expires = expires;
+        ts.signed.version = next_version(ts.signed.version, role::TIMESTAMP)?;
+        let ts_role = self.root_role(role::TIMESTAMP)?;
+        sign_with_roles(&mut ts, &[&ts_role], signers)?;
+        let bytes = ts.to_bytes()?;
+        ts.raw = Some(bytes.clone());
+        let version = ts.signed.version;
+        self.loaded_not_checksummed.remove(role::SNAPSHOT);
+        self.repo.timestamp = Some(ts);
+        Ok((bytes, version))
+    }
+}
+
+/// `version + 1`, refusing to wrap (Cure53 TUF-01-002).
+pub fn next_version(v: i64, role_name: &str) -> Result<i64> {
+    v.checked_add(1).ok_or_else(|| Error::InvalidMetadata {
+        role: role_name.to_owned(),
+        msg: format!("version {v} cannot be incremented"),
+    })
+}

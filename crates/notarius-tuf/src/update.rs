@@ -1,0 +1,336 @@
+//! The client's update: from a cached state and a remote, reach a verified repository
+//! (Notary's `client/tufclient.go`).
+//!
+//! The order and the fallbacks are Notary's: bootstrap the root (cache, else remote with trust
+//! pinning), then timestamp (falling back to an unexpired cached one when the server cannot be
+//! reached), snapshot and the targets tree (cache when its hashes match, else download by
+//! checksum), and on any failure refresh the root — walking `N.root.json` one version at a time
+//! when it rotated — and try once more. Beyond Notary, a root walk longer than
+//! [`MAX_ROOT_ROTATIONS`] versions and a targets walk of more than [`MAX_TARGETS_ROLES`] roles
+//! are refused, so a hostile server cannot keep a client busy forever.
+
+use crate::builder::RepoBuilder;
+use crate::error::{Error, Result};
+use crate::metadata::{DelegationRole, Envelope, Root, Targets};
+use crate::repo::Repo;
+use crate::role;
+use crate::store::{MAX_TIMESTAMP_SIZE, MetadataCache, NO_SIZE_LIMIT, RemoteStore, StoreError};
+use crate::time::Instant;
+use crate::trust::TrustPinConfig;
+
+/// The most root versions one update will walk through.
+pub const MAX_ROOT_ROTATIONS: i64 = 1024;
+/// The most targets roles (top-level plus delegations) one update will load.
+pub const MAX_TARGETS_ROLES: usize = 100_000;
+
+/// What an update needs besides the stores.
+#[derive(Debug, Clone)]
+pub struct UpdateOptions {
+    pub gun: String,
+    pub trust_pinning: TrustPinConfig,
+    /// Fetch the remote root even when a cached one is usable (publishing checks that the
+    /// repository exists remotely).
+    pub always_check_initialized: bool,
+    /// The time every expiry is judged against.
+    pub now: Instant,
+}
+
+/// The outcome of an update: the verified repository, the delegations that were skipped
+/// because they were invalid, and warnings to show the user.
+#[derive(Debug)]
+pub struct Updated {
+    pub repo: Repo,
+    pub invalid: Repo,
+    pub warnings: Vec<String>,
+}
+
+struct Client<'a> {
+    remote: &'a mut dyn RemoteStore,
+    cache: &'a mut dyn MetadataCache,
+    old_builder: RepoBuilder,
+    new_builder: RepoBuilder,
+    now: Instant,
+    warnings: Vec<String>,
+    /// The bytes of the last download that failed to load (Go returns them with the error).
+    last_download: Option<Vec<u8>>,
+}
+
+/// Notary's `LoadTUFRepo`.
+pub fn load_tuf_repo(
+    opts: &UpdateOptions,
+    remote: &mut dyn RemoteStore,
+    cache: &mut dyn MetadataCache,
+) -> Result<Updated> {
+    let location = remote.location();
+    let not_exist = |gun: &str| Error::RepositoryNotExist {
+        remote: location.clone(),
+        gun: gun.to_owned(),
+    };
+    let mut client = match bootstrap(opts, remote, cache) {
+        Ok(c) => c,
+        Err(Error::Store(StoreError::MetaNotFound { .. })) => return Err(not_exist(&opts.gun)),
+        Err(e) => return Err(e),
+    };
+    match client.update() {
+        Ok(()) => {}
+        Err(Error::Store(StoreError::MetaNotFound { resource })) if is_root_resource(&resource) => {
+            return Err(not_exist(&opts.gun));
+        }
+        Err(e) => return Err(e),
+    }
+    let (repo, invalid) = client.new_builder.finish()?;
+    Ok(Updated {
+        repo,
+        invalid,
+        warnings: client.warnings,
+    })
+}
+
+/// Go matches `\.?root\.?` against the resource name.
+fn is_root_resource(resource: &str) -> bool {
+    resource.contains("root")
+}
+
+fn bootstrap<'a>(
+    opts: &UpdateOptions,
+    remote: &'a mut dyn RemoteStore,
+    cache: &'a mut dyn MetadataCache,
+) -> Result<Client<'a>> {
+    let now = opts.now;
+    let mut min_version = 1;
+    let mut old_builder = RepoBuilder::new(&opts.gun, TrustPinConfig::default());
+    let mut new_builder = RepoBuilder::new(&opts.gun, opts.trust_pinning.clone());
+
+    if let Ok(root_json) = cache.get_sized(role::ROOT, NO_SIZE_LIMIT) {
+        // A cached root that cannot even be parsed and verified is fatal: silently going back to
+        // trust on first use would defeat pinning (CV-49).
+        old_builder.load(role::ROOT, &root_json, min_version, true, now)?;
+        // A trusted, unexpired cached root needs no pinning; an expired one becomes the
+        // previous root for a rotation check under the configured pinning.
+        new_builder = RepoBuilder::new(&opts.gun, TrustPinConfig::default());
+        if new_builder
+            .load(role::ROOT, &root_json, min_version, false, now)
+            .is_err()
+        {
+            min_version = old_builder.get_loaded_version(role::ROOT);
+            new_builder =
+                old_builder.bootstrap_new_builder_with_new_trustpin(opts.trust_pinning.clone());
+        }
+    }
+
+    if !new_builder.is_loaded(role::ROOT) || opts.always_check_initialized {
+        let tmp = remote.get_sized(role::ROOT, NO_SIZE_LIMIT)?;
+        if !new_builder.is_loaded(role::ROOT) {
+            new_builder.load(role::ROOT, &tmp, min_version, false, now)?;
+            // Notary only logs a failed cache write; so do we (the data is verified either way).
+            let _ = cache.set(role::ROOT, &tmp);
+        }
+    }
+    if !new_builder.is_loaded(role::ROOT) {
+        return Err(Error::RepoNotInitialized);
+    }
+    Ok(Client {
+        remote,
+        cache,
+        old_builder,
+        new_builder,
+        now,
+        warnings: Vec::new(),
+        last_download: None,
+    })
+}
+
+impl Client<'_> {
+    fn update(&mut self) -> Result<()> {
+        if self.update_once().is_err() {
+            self.new_builder = self.new_builder.bootstrap_new_builder();
+            self.update_root()?;
+            self.update_once()?;
+        }
+        Ok(())
+    }
+
+    fn update_once(&mut self) -> Result<()> {
+        self.download_timestamp()?;
+        self.download_snapshot()?;
+        self.download_targets()
+    }
+
+    fn update_root(&mut self) -> Result<()> {
+        let current_version = self.old_builder.get_loaded_version(role::ROOT);
+        let raw = match self.download_root() {
+            (_, Ok(())) => return Ok(()),
+            (Some(raw), Err(Error::RootRotationFail(_))) => raw,
+            (_, Err(e)) => return Err(e),
+        };
+        let current_raw = self.cache.get_sized(role::ROOT, NO_SIZE_LIMIT)?;
+        self.new_builder
+            .load_root_for_update(&current_raw, current_version, false, self.now)?;
+
+        let newest: Root = Envelope::parse(role::ROOT, &raw)?.decode(role::ROOT)?;
+        let newest_version = newest.version;
+        if newest_version.saturating_sub(current_version) > MAX_ROOT_ROTATIONS {
+            return Err(Error::RootRotationFail(format!(
+                "root version {newest_version} is more than {MAX_ROOT_ROTATIONS} versions ahead of trusted version {current_version}"
+            )));
+        }
+        for v in (current_version + 1)..newest_version {
+            let name = format!("{v}.{}", role::ROOT);
+            let bytes = self.remote.get_sized(&name, NO_SIZE_LIMIT)?;
+            self.new_builder
+                .load_root_for_update(&bytes, v, false, self.now)?;
+        }
+        self.new_builder
+            .load_root_for_update(&raw, newest_version, true, self.now)?;
+        let _ = self.cache.set(role::ROOT, &raw);
+        Ok(())
+    }
+
+    fn download_timestamp(&mut self) -> Result<()> {
+        let r = role::TIMESTAMP;
+        let cached = self.cache.get_sized(r, Some(MAX_TIMESTAMP_SIZE));
+        let remote_err = match self
+            .try_load_remote(r, cached.as_ref().ok().map(Vec::as_slice))
+            .1
+        {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let fallback = matches!(&remote_err, Error::Store(s) if s.allows_cache_fallback());
+        if !fallback {
+            return Err(remote_err);
+        }
+        let Ok(cached) = cached else {
+            return Err(remote_err);
+        };
+        self.warnings.push(
+            "Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely"
+                .to_owned(),
+        );
+        self.new_builder.load(r, &cached, 1, false, self.now)
+    }
+
+    fn download_snapshot(&mut self) -> Result<()> {
+        self.try_load_cache_then_remote(role::SNAPSHOT).map(|_| ())
+    }
+
+    fn download_targets(&mut self) -> Result<()> {
+        let mut to_download: std::collections::VecDeque<DelegationRole> =
+            std::collections::VecDeque::new();
+        to_download.push_back(DelegationRole {
+            base: crate::metadata::BaseRole {
+                name: role::TARGETS.to_owned(),
+                keys: Default::default(),
+                threshold: 0,
+            },
+            paths: vec![String::new()],
+        });
+        let mut visited = 0usize;
+        while let Some(r) = to_download.pop_front() {
+            visited += 1;
+            if visited > MAX_TARGETS_ROLES {
+                return Err(Error::InvalidMetadata {
+                    role: role::TARGETS.to_owned(),
+                    msg: format!("more than {MAX_TARGETS_ROLES} targets roles to load"),
+                });
+            }
+            let info = self.new_builder.get_consistent_info(&r.base.name);
+            if !info.checksum_known() {
+                continue;
+            }
+            match self.get_targets_file(&r) {
+                Ok(children) => {
+                    // Depth first: children go in front, in the order they are listed.
+                    for c in children.into_iter().rev() {
+                        to_download.push_front(c);
+                    }
+                }
+                Err(e @ (Error::Expired { .. } | Error::RoleThreshold { .. })) => {
+                    if r.base.name == role::TARGETS {
+                        return Err(e);
+                    }
+                    self.warnings
+                        .push(format!("Error getting {}: {e}", r.base.name));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn get_targets_file(&mut self, r: &DelegationRole) -> Result<Vec<DelegationRole>> {
+        let raw = self.try_load_cache_then_remote(&r.base.name)?;
+        // The bytes were verified by the builder; only the delegation list is read here.
+        let targets: Targets = Envelope::parse(&r.base.name, &raw)?.decode(&r.base.name)?;
+        Ok(targets.valid_delegations(r))
+    }
+
+    /// The root from the server, and whether it loaded; the bytes come back even when they
+    /// failed, because a failed rotation needs them.
+    fn download_root(&mut self) -> (Option<Vec<u8>>, Result<()>) {
+        let r = role::ROOT;
+        let info = self.new_builder.get_consistent_info(r);
+        if !info.checksum_known() {
+            let cached = self.cache.get_sized(r, NO_SIZE_LIMIT).ok();
+            return self.try_load_remote(r, cached.as_deref());
+        }
+        match self.try_load_cache_then_remote(r) {
+            Ok(raw) => (Some(raw), Ok(())),
+            Err(e) => (self.last_download.take(), Err(e)),
+        }
+    }
+
+    fn try_load_cache_then_remote(&mut self, role_name: &str) -> Result<Vec<u8>> {
+        let info = self.new_builder.get_consistent_info(role_name);
+        let cached = match self.cache.get_sized(role_name, info.length()) {
+            Ok(c) => c,
+            Err(_) => return self.remote_bytes(role_name, None),
+        };
+        if self
+            .new_builder
+            .load(role_name, &cached, 1, false, self.now)
+            .is_ok()
+        {
+            return Ok(cached);
+        }
+        self.remote_bytes(role_name, Some(&cached))
+    }
+
+    fn remote_bytes(&mut self, role_name: &str, old: Option<&[u8]>) -> Result<Vec<u8>> {
+        let (raw, result) = self.try_load_remote(role_name, old);
+        self.last_download = raw.clone();
+        result.map(|()| raw.unwrap_or_default())
+    }
+
+    /// Notary's `tryLoadRemote`: download by consistent name within the known length, load with
+    /// the cached copy's version as the rollback floor, and cache what verified.
+    fn try_load_remote(
+        &mut self,
+        role_name: &str,
+        old: Option<&[u8]>,
+    ) -> (Option<Vec<u8>>, Result<()>) {
+        let info = self.new_builder.get_consistent_info(role_name);
+        let name = info.consistent_name();
+        let raw = match self.remote.get_sized(&name, info.length()) {
+            Ok(r) => r,
+            Err(e) => return (old.map(<[u8]>::to_vec), Err(e.into())),
+        };
+        // The cached copy, expired or not, sets the rollback floor.
+        if let Some(old) = old {
+            let _ = self.old_builder.load(role_name, old, 1, true, self.now);
+        }
+        let min_version = self.old_builder.get_loaded_version(role_name);
+        if let Err(e) = self
+            .new_builder
+            .load(role_name, &raw, min_version, false, self.now)
+        {
+            return (Some(raw), Err(e));
+        }
+        let _ = self.cache.set(role_name, &raw);
+        (Some(raw), Ok(()))
+    }
+}
+
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod tests;
