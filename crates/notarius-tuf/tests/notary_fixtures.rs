@@ -223,3 +223,89 @@ fn odd_target_names_survive_go_signing() {
     let raw = String::from_utf8(read(&basic)).unwrap();
     assert!(raw.contains("\\u003c") && raw.contains("\\u0026") && !raw.contains('<'));
 }
+
+/// The server's files under the names a client asks for (`root`, `2.root`, `timestamp`,
+/// `snapshot.<sha256>`, `targets/x.<sha256>`).
+fn remote_of(server: &Path) -> notarius_tuf::store::MemoryStore {
+    let mut m = notarius_tuf::store::MemoryStore::default();
+    fn walk(base: &Path, dir: &Path, m: &mut notarius_tuf::store::MemoryStore) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, m);
+                continue;
+            }
+            let Some(rel) = p
+                .strip_prefix(base)
+                .unwrap()
+                .to_str()
+                .and_then(|s| s.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            let bytes = read(&p);
+            let sha = hex::encode(notarius_tuf::metadata::sha256(&bytes));
+            m.files.insert(format!("{rel}.{sha}"), bytes.clone());
+            m.files.insert(rel.to_owned(), bytes);
+        }
+    }
+    walk(server, server, &mut m);
+    m
+}
+
+#[test]
+fn the_update_loop_reads_every_notary_repository() {
+    use notarius_tuf::store::{MemoryStore, MetadataCache};
+    use notarius_tuf::update::{UpdateOptions, load_tuf_repo};
+    for scn in scenarios() {
+        let name = scn.file_name().unwrap().to_string_lossy().into_owned();
+        let meta: Value = serde_json::from_slice(&read(&scn.join("scenario.json"))).unwrap();
+        let server = scn.join("server");
+        let opts = UpdateOptions {
+            gun: meta["gun"].as_str().unwrap().to_owned(),
+            trust_pinning: TrustPinConfig::default(),
+            always_check_initialized: false,
+            now: fixture_time(&server),
+        };
+        let mut cache = MemoryStore::default();
+        let u = load_tuf_repo(&opts, &mut remote_of(&server), &mut cache)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            u.invalid.targets.is_empty(),
+            "{name}: invalid roles {:?}",
+            u.invalid.targets.keys()
+        );
+        let files = targets_files(&server);
+        assert_eq!(
+            u.repo.targets.len(),
+            files.len(),
+            "{name}: every targets role loaded"
+        );
+        for (role_name, bytes) in &files {
+            assert_eq!(
+                &cache.get_sized(role_name, None).unwrap(),
+                bytes,
+                "{name}: {role_name} cached as served"
+            );
+        }
+
+        // A client that trusted the first root follows every rotation to the current one.
+        if server.join("2.root.json").is_file() {
+            let mut cache = MemoryStore::default();
+            cache
+                .set("root", &read(&server.join("1.root.json")))
+                .unwrap();
+            let u = load_tuf_repo(&opts, &mut remote_of(&server), &mut cache)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let newest: Root = Envelope::parse("root", &read(&server.join("root.json")))
+                .unwrap()
+                .decode("root")
+                .unwrap();
+            assert_eq!(
+                u.repo.root.unwrap().signed.version,
+                newest.version,
+                "{name}"
+            );
+        }
+    }
+}
