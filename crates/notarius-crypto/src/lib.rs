@@ -1,4 +1,6 @@
 //! Private keys and their storage, compatible with Notary 0.7's key files.
 
 pub mod der;
+pub mod keyfile;
 pub mod pkcs8;
+pub mod private;
