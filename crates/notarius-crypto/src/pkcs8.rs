@@ -136,8 +136,11 @@ pub fn ec_from_sec1(sec1: &[u8]) -> Result<RawKey, KeyError> {
     Ok(RawKey::Ecdsa(Zeroizing::new(encode_sec1(&d, &point))))
 }
 
-/// `(d padded to 32 bytes, uncompressed public point if present)`.
-pub fn parse_sec1(sec1: &[u8]) -> Result<(Zeroizing<Vec<u8>>, Option<Vec<u8>>), KeyError> {
+/// The private scalar (padded to 32 bytes) and, when present, the uncompressed public point.
+pub type Sec1Parts = (Zeroizing<Vec<u8>>, Option<Vec<u8>>);
+
+/// Splits a SEC1 `ECPrivateKey` into its scalar and point.
+pub fn parse_sec1(sec1: &[u8]) -> Result<Sec1Parts, KeyError> {
     let mut r = Reader::new(Reader::new(sec1).read(der::SEQUENCE)?);
     if r.read_small_uint()? != 1 {
         return Err(KeyError::Invalid("unknown EC private key version".into()));
@@ -152,10 +155,8 @@ pub fn parse_sec1(sec1: &[u8]) -> Result<(Zeroizing<Vec<u8>>, Option<Vec<u8>>), 
     while !r.is_empty() {
         let (tag, c) = r.read_any()?;
         match tag {
-            0xa0 => {
-                if Reader::new(c).read(der::OID)? != oids::P256 {
-                    return Err(KeyError::UnsupportedCurve);
-                }
+            0xa0 if Reader::new(c).read(der::OID)? != oids::P256 => {
+                return Err(KeyError::UnsupportedCurve);
             }
             0xa1 => {
                 let bits = Reader::new(c).read(der::BIT_STRING)?;
