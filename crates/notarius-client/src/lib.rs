@@ -3,4 +3,4 @@
 
 pub mod cache;
 pub mod changelist;
-pub mod fsutil;
+pub use notarius_crypto::fsutil;

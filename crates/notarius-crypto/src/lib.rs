@@ -1,6 +1,8 @@
 //! Private keys and their storage, compatible with Notary 0.7's key files.
 
 pub mod der;
+pub mod fsutil;
 pub mod keyfile;
+pub mod passphrase;
 pub mod pkcs8;
 pub mod private;
