@@ -3,6 +3,7 @@
 pub mod der;
 pub mod fsutil;
 pub mod keyfile;
+pub mod keystore;
 pub mod passphrase;
 pub mod pkcs8;
 pub mod private;

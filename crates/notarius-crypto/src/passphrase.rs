@@ -71,15 +71,18 @@ pub fn env_passphrase(alias: &str, lookup: &dyn Fn(&str) -> Option<String>) -> O
     None
 }
 
+/// Reads one environment variable (injected so tests need not touch the process environment).
+pub type EnvLookup = Box<dyn Fn(&str) -> Option<String>>;
+
 /// Environment variables first, then `fallback` (a prompt, or nothing). An environment
 /// passphrase is offered twice and then abandoned, as Notary does.
 pub struct EnvRetriever<F: PassphraseRetriever> {
-    lookup: Box<dyn Fn(&str) -> Option<String>>,
+    lookup: EnvLookup,
     pub fallback: Option<F>,
 }
 
 impl<F: PassphraseRetriever> EnvRetriever<F> {
-    pub fn new(lookup: Box<dyn Fn(&str) -> Option<String>>, fallback: Option<F>) -> Self {
+    pub fn new(lookup: EnvLookup, fallback: Option<F>) -> Self {
         EnvRetriever { lookup, fallback }
     }
 
