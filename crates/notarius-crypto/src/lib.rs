@@ -1,5 +1,6 @@
 //! Private keys and their storage, compatible with Notary 0.7's key files.
 
+pub mod cert;
 pub mod der;
 pub mod fsutil;
 pub mod keyfile;
