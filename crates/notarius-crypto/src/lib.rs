@@ -8,3 +8,4 @@ pub mod keystore;
 pub mod passphrase;
 pub mod pkcs8;
 pub mod private;
+pub mod service;

@@ -1,0 +1,189 @@
+//! One door to every private key, whichever store holds it (Notary's `CryptoService`): a
+//! hardware token can be put in front of the key files and wins for the keys it holds.
+
+use std::collections::BTreeMap;
+
+use notarius_tuf::keys::PublicKey;
+
+use crate::keystore::{FileKeyStore, KeyInfo, KeyStoreError};
+use crate::passphrase::PassphraseRetriever;
+use crate::private::{Algorithm, PrivateKey};
+
+/// A place private keys live.
+pub trait KeyStore {
+    /// Where it is, for listings (`<trust_dir>/private`, `yubikey`).
+    fn location(&self) -> String;
+    fn list(&self) -> Result<BTreeMap<String, KeyInfo>, KeyStoreError>;
+    fn add(
+        &self,
+        key: &PrivateKey,
+        role: &str,
+        gun: &str,
+        retriever: &mut dyn PassphraseRetriever,
+    ) -> Result<(), KeyStoreError>;
+    fn get(
+        &self,
+        id: &str,
+        retriever: &mut dyn PassphraseRetriever,
+    ) -> Result<(PrivateKey, String), KeyStoreError>;
+    fn remove(&self, id: &str) -> Result<(), KeyStoreError>;
+}
+
+impl KeyStore for FileKeyStore {
+    fn location(&self) -> String {
+        self.dir().display().to_string()
+    }
+    fn list(&self) -> Result<BTreeMap<String, KeyInfo>, KeyStoreError> {
+        FileKeyStore::list(self)
+    }
+    fn add(
+        &self,
+        key: &PrivateKey,
+        role: &str,
+        gun: &str,
+        retriever: &mut dyn PassphraseRetriever,
+    ) -> Result<(), KeyStoreError> {
+        FileKeyStore::add(self, key, role, gun, retriever)
+    }
+    fn get(
+        &self,
+        id: &str,
+        retriever: &mut dyn PassphraseRetriever,
+    ) -> Result<(PrivateKey, String), KeyStoreError> {
+        FileKeyStore::get(self, id, retriever)
+    }
+    fn remove(&self, id: &str) -> Result<(), KeyStoreError> {
+        FileKeyStore::remove(self, id)
+    }
+}
+
+/// Key stores in priority order plus the passphrase source.
+pub struct CryptoService {
+    stores: Vec<Box<dyn KeyStore>>,
+    retriever: Box<dyn PassphraseRetriever>,
+}
+
+impl CryptoService {
+    pub fn new(
+        stores: Vec<Box<dyn KeyStore>>,
+        retriever: Box<dyn PassphraseRetriever>,
+    ) -> CryptoService {
+        CryptoService { stores, retriever }
+    }
+
+    /// Makes a key for `role` and stores it in the first store that takes it.
+    pub fn create(
+        &mut self,
+        role: &str,
+        gun: &str,
+        alg: Algorithm,
+    ) -> Result<PublicKey, KeyStoreError> {
+        let key = PrivateKey::generate(alg).map_err(|source| KeyStoreError::Key {
+            path: "<new key>".into(),
+            source,
+        })?;
+        self.add_key(role, gun, &key)?;
+        Ok(key.public_key().clone())
+    }
+
+    /// Stores `key`, trying each store in order.
+    pub fn add_key(
+        &mut self,
+        role: &str,
+        gun: &str,
+        key: &PrivateKey,
+    ) -> Result<(), KeyStoreError> {
+        let mut last = None;
+        for s in &self.stores {
+            match s.add(key, role, gun, self.retriever.as_mut()) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| KeyStoreError::NotFound(key.id().to_owned())))
+    }
+
+    /// The private key with canonical ID `id` and its role, from the first store that has it.
+    pub fn get_private_key(&mut self, id: &str) -> Result<(PrivateKey, String), KeyStoreError> {
+        for s in &self.stores {
+            match s.get(id, self.retriever.as_mut()) {
+                Err(KeyStoreError::NotFound(_)) => continue,
+                other => return other,
+            }
+        }
+        Err(KeyStoreError::NotFound(id.to_owned()))
+    }
+
+    /// Every key and where it is, the first store winning for a key several hold.
+    pub fn list_all_keys(&self) -> Result<BTreeMap<String, (KeyInfo, String)>, KeyStoreError> {
+        let mut out = BTreeMap::new();
+        for s in &self.stores {
+            for (id, info) in s.list()? {
+                out.entry(id).or_insert((info, s.location()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// IDs of the keys held for `role`.
+    pub fn list_keys(&self, role: &str) -> Result<Vec<String>, KeyStoreError> {
+        Ok(self
+            .list_all_keys()?
+            .into_iter()
+            .filter(|(_, (i, _))| i.role == role)
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// Removes the key from every store that holds it.
+    pub fn remove_key(&mut self, id: &str) -> Result<(), KeyStoreError> {
+        let mut removed = false;
+        for s in &self.stores {
+            match s.remove(id) {
+                Ok(()) => removed = true,
+                Err(KeyStoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if removed {
+            Ok(())
+        } else {
+            Err(KeyStoreError::NotFound(id.to_owned()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passphrase::ConstantRetriever;
+    use notarius_tuf::sign::Signer;
+    use zeroize::Zeroizing;
+
+    #[test]
+    fn first_store_wins_and_keys_sign() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut cs = CryptoService::new(
+            vec![
+                Box::new(FileKeyStore::open(a.path()).unwrap()),
+                Box::new(FileKeyStore::open(b.path()).unwrap()),
+            ],
+            Box::new(ConstantRetriever(Zeroizing::new("passphrase1".into()))),
+        );
+        let pk = cs
+            .create("targets", "example.com/app", Algorithm::Ecdsa)
+            .unwrap();
+        assert!(a.path().join(format!("private/{}.key", pk.id())).is_file());
+        assert!(!b.path().join(format!("private/{}.key", pk.id())).exists());
+        let (key, role) = cs.get_private_key(pk.id()).unwrap();
+        assert_eq!(role, "targets");
+        let (m, sig) = key.sign(b"hello").unwrap();
+        pk.verify(&m, &sig, b"hello").unwrap();
+        assert_eq!(cs.list_keys("targets").unwrap(), [pk.id().to_owned()]);
+        cs.remove_key(pk.id()).unwrap();
+        assert!(matches!(
+            cs.get_private_key(pk.id()),
+            Err(KeyStoreError::NotFound(_))
+        ));
+    }
+}
