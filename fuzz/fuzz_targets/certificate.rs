@@ -17,7 +17,12 @@ fuzz_target!(|data: &[u8]| {
             let _ = (k.id(), k.canonical_id());
         }
     }
-    for kt in [KeyType::EcdsaX509, KeyType::RsaX509, KeyType::Ecdsa, KeyType::Rsa] {
+    for kt in [
+        KeyType::EcdsaX509,
+        KeyType::RsaX509,
+        KeyType::Ecdsa,
+        KeyType::Rsa,
+    ] {
         let k = PublicKey::new(kt, data.to_vec());
         let _ = k.canonical_id();
         let _ = k.verify("ecdsa", &[0u8; 64], b"m");
