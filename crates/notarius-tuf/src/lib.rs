@@ -14,6 +14,7 @@ pub mod error;
 pub mod keys;
 pub mod metadata;
 pub mod repo;
+pub mod repo_edit;
 pub mod role;
 pub mod sign;
 pub mod store;

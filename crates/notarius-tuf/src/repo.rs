@@ -27,6 +27,8 @@ pub struct Repo {
     /// The root role as it was when root was loaded, before any edit: a changed root role
     /// means a rotation, which the old keys must also sign.
     pub original_root_role: Option<BaseRole>,
+    /// Roles edited since they were loaded or last signed.
+    pub dirty: std::collections::BTreeSet<String>,
 }
 
 fn not_loaded(role_name: &str) -> Error {
