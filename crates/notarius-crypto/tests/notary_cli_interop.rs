@@ -163,6 +163,35 @@ fn notary_lists_and_publishes_with_keys_we_wrote() {
         "{out}"
     );
 
+    // `notary key import` takes a key we exported, keeps its passphrase, and lists it.
+    let exported = trust.path().join("exported.pem");
+    std::fs::write(&exported, ks.export(deleg.id()).unwrap()).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let imp = notary(
+        other.path(),
+        &["key", "import", exported.to_str().unwrap()],
+        None,
+    );
+    assert!(imp.status.success(), "{}", text(&imp));
+    let listed = text(&notary(other.path(), &["key", "list"], None));
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains(deleg.id()) && l.trim_start().starts_with("targets/releases")),
+        "{listed}"
+    );
+    let back = FileKeyStore::open(other.path()).unwrap();
+    let (k, role) = back
+        .get(
+            deleg.id(),
+            &mut ConstantRetriever(Zeroizing::new("ourdelegationpass".into())),
+        )
+        .unwrap();
+    assert_eq!(
+        (k.public_key(), role.as_str()),
+        (deleg.public_key(), "targets/releases")
+    );
+
     // notary picks our root key, signs the repository with it and publishes.
     let peer = Peer::start(&scripts);
     let gun = "example.com/ours";
