@@ -335,6 +335,26 @@ impl RepoBuilder {
         Ok(())
     }
 
+    /// The steps timestamp, snapshot and targets share: signatures by root's role, structure,
+    /// rollback floor, then expiry (last, so every other check has run).
+    fn load_base<T: crate::metadata::SignedPart>(
+        &mut self,
+        name: &str,
+        content: &[u8],
+        min_version: i64,
+        allow_expired: bool,
+        now: Instant,
+    ) -> Result<(T, Envelope)> {
+        let r = self.root_role(name)?;
+        let env = self.bytes_to_signed_and_validate_sigs(&r, content)?;
+        let part: T = env.decode(name)?;
+        verify_version(&part, min_version)?;
+        if !allow_expired {
+            verify_expiry(&part, name, now)?;
+        }
+        Ok((part, env))
+    }
+
     fn load_timestamp(
         &mut self,
         content: &[u8],
@@ -342,13 +362,8 @@ impl RepoBuilder {
         allow_expired: bool,
         now: Instant,
     ) -> Result<()> {
-        let r = self.root_role(role::TIMESTAMP)?;
-        let env = self.bytes_to_signed_and_validate_sigs(&r, content)?;
-        let ts: Timestamp = env.decode(role::TIMESTAMP)?;
-        verify_version(&ts, min_version)?;
-        if !allow_expired {
-            verify_expiry(&ts, role::TIMESTAMP, now)?;
-        }
+        let (ts, env): (Timestamp, _) =
+            self.load_base(role::TIMESTAMP, content, min_version, allow_expired, now)?;
         if let Some(sn) = self.loaded_not_checksummed.get(role::SNAPSHOT) {
             let hashes = ts
                 .meta
@@ -373,13 +388,8 @@ impl RepoBuilder {
         allow_expired: bool,
         now: Instant,
     ) -> Result<()> {
-        let r = self.root_role(role::SNAPSHOT)?;
-        let env = self.bytes_to_signed_and_validate_sigs(&r, content)?;
-        let sn: Snapshot = env.decode(role::SNAPSHOT)?;
-        verify_version(&sn, min_version)?;
-        if !allow_expired {
-            verify_expiry(&sn, role::SNAPSHOT, now)?;
-        }
+        let (sn, env): (Snapshot, _) =
+            self.load_base(role::SNAPSHOT, content, min_version, allow_expired, now)?;
         self.next_root_checksum = Some(
             sn.meta
                 .get(role::ROOT)
@@ -417,13 +427,8 @@ impl RepoBuilder {
         allow_expired: bool,
         now: Instant,
     ) -> Result<()> {
-        let r = self.root_role(role::TARGETS)?;
-        let env = self.bytes_to_signed_and_validate_sigs(&r, content)?;
-        let t: Targets = env.decode(role::TARGETS)?;
-        verify_version(&t, min_version)?;
-        if !allow_expired {
-            verify_expiry(&t, role::TARGETS, now)?;
-        }
+        let (t, env): (Targets, _) =
+            self.load_base(role::TARGETS, content, min_version, allow_expired, now)?;
         self.repo.targets.insert(
             role::TARGETS.to_owned(),
             Signed {
