@@ -233,6 +233,7 @@ pub mod testing {
 mod tests {
     use super::testing::TestKey;
     use super::*;
+    use crate::keys::PublicKey;
     use crate::metadata::{Envelope, Timestamp, verify_signatures};
     use std::collections::BTreeMap;
 
@@ -312,5 +313,61 @@ mod tests {
         let mut none = env.clone();
         none.signatures.clear();
         assert_eq!(verify_signatures(&none, &r), Err(Error::NoSignatures));
+    }
+
+    fn signed_by(meta: &Signed<Timestamp>, key: &TestKey, keyid: &str) -> Signature {
+        let (method, sig) = key.sign(&meta.canonical_signed().unwrap()).unwrap();
+        Signature {
+            keyid: keyid.to_owned(),
+            method,
+            sig,
+        }
+    }
+
+    #[test]
+    fn cv05_a_key_listed_under_a_wrong_id_is_fatal() {
+        let k = TestKey::ecdsa();
+        let mut r = role(&[&k], 1);
+        let forged_id = "0".repeat(64);
+        r.keys.insert(forged_id.clone(), k.public_key().clone());
+        let mut meta = ts();
+        meta.signatures = vec![signed_by(&meta, &k, &forged_id)];
+        meta.touch();
+        let env = Envelope::parse("timestamp", &meta.to_bytes().unwrap()).unwrap();
+        assert_eq!(verify_signatures(&env, &r), Err(Error::InvalidKeyId));
+    }
+
+    #[test]
+    fn cv06_one_key_in_two_encodings_counts_once() {
+        let now = time::OffsetDateTime::now_utc();
+        let cert = TestKey::ecdsa_x509("example.com/x", now, now + time::Duration::days(1));
+        let bare = PublicKey::new(
+            crate::keys::KeyType::Ecdsa,
+            cert.public_key().spki_der().unwrap(),
+        );
+        assert_ne!(bare.id(), cert.public_key().id());
+        let r = BaseRole {
+            name: "timestamp".into(),
+            keys: [
+                (bare.id().to_owned(), bare.clone()),
+                (cert.public_key().id().to_owned(), cert.public_key().clone()),
+            ]
+            .into(),
+            threshold: 2,
+        };
+        let mut meta = ts();
+        meta.signatures = vec![
+            signed_by(&meta, &cert, bare.id()),
+            signed_by(&meta, &cert, cert.public_key().id()),
+        ];
+        meta.touch();
+        let env = Envelope::parse("timestamp", &meta.to_bytes().unwrap()).unwrap();
+        assert!(matches!(
+            verify_signatures(&env, &r),
+            Err(Error::RoleThreshold { .. })
+        ));
+        let mut one = r.clone();
+        one.threshold = 1;
+        verify_signatures(&env, &one).unwrap();
     }
 }
