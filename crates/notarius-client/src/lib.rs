@@ -4,3 +4,4 @@
 pub mod cache;
 pub mod changelist;
 pub use notarius_crypto::fsutil;
+pub mod remote;

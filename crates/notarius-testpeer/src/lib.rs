@@ -1,0 +1,121 @@
+//! The real Notary 0.7 for interop tests: `notary-server` (and `notary-signer`) started on
+//! loopback by the `shared/peer` scripts and stopped when dropped, and the `notary` CLI run
+//! against them.
+//!
+//! Without the Debian `notary` package or the scripts a test may skip, except under `CI=true`,
+//! where a missing peer is a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+pub fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+pub fn peer_scripts() -> Option<PathBuf> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    [
+        std::env::var_os("NOTARY_PEER_SCRIPTS").map(PathBuf::from),
+        Some(repo.join("../shared/peer")),
+        Some(PathBuf::from("/work/shared/peer")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.join("start.sh").is_file())
+}
+
+/// Skips (or, in CI, fails) when the reference is not installed.
+pub fn require_peer() -> Option<PathBuf> {
+    let scripts = peer_scripts();
+    if have("notary") && have("notary-server") && scripts.is_some() {
+        return scripts;
+    }
+    let msg = "the real notary (Debian package `notary`) and shared/peer scripts are needed";
+    assert!(!ci(), "{msg}");
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+/// A notary-server on loopback, stopped when dropped.
+pub struct Peer {
+    pub dir: tempfile::TempDir,
+    scripts: PathBuf,
+    pub url: String,
+}
+
+impl Peer {
+    pub fn start(scripts: &Path) -> Peer {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("bash")
+            .arg(scripts.join("start.sh"))
+            .arg(dir.path())
+            .env("NOTARY_PEER_STORAGE", "memory")
+            .env("NOTARY_PEER_TRUST", "local")
+            .output()
+            .unwrap();
+        let peer = Peer {
+            dir,
+            scripts: scripts.to_owned(),
+            url: String::new(),
+        };
+        assert!(
+            out.status.success(),
+            "start.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = std::fs::read_to_string(peer.dir.path().join("peer.env")).unwrap();
+        let mut peer = peer;
+        peer.url = env
+            .lines()
+            .find_map(|l| l.strip_prefix("NOTARY_PEER_URL="))
+            .unwrap()
+            .trim()
+            .to_owned();
+        peer
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("certs/ca.crt")
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(self.scripts.join("stop.sh"))
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+pub fn notary(trust: &Path, args: &[&str], peer: Option<&Peer>) -> Output {
+    let mut c = Command::new("notary");
+    c.arg("-d").arg(trust);
+    if let Some(p) = peer {
+        c.arg("-s").arg(&p.url).arg("--tlscacert").arg(p.ca());
+    }
+    c.args(args)
+        .env("NOTARY_ROOT_PASSPHRASE", "ourrootpass")
+        .env("NOTARY_TARGETS_PASSPHRASE", "ourtargetspass")
+        .env("NOTARY_SNAPSHOT_PASSPHRASE", "oursnapshotpass")
+        .env("NOTARY_DELEGATION_PASSPHRASE", "ourdelegationpass")
+        .env("HOME", trust)
+        .output()
+        .unwrap()
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
