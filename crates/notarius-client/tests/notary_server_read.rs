@@ -1,0 +1,76 @@
+//! Our update loop, over HTTPS, reads repositories the real `notary` CLI published to the real
+//! `notary-server` (its local trust service signing snapshot and timestamp), over verified TLS.
+
+use notarius_client::cache::FileCache;
+use notarius_client::remote::{HttpRemote, TlsFiles};
+use notarius_testpeer::{Peer, notary, require_peer, text};
+use notarius_tuf::role::Gun;
+use notarius_tuf::store::{MetadataCache, RemoteStore};
+use notarius_tuf::update::{UpdateOptions, load_tuf_repo};
+
+#[test]
+fn the_update_loop_reads_what_notary_published() {
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let peer = Peer::start(&scripts);
+    let publisher = tempfile::tempdir().unwrap();
+    let gun_s = "example.com/read-by-notarius";
+    let content = publisher.path().join("payload");
+    std::fs::write(&content, b"hello from notary").unwrap();
+    for args in [
+        vec!["init", gun_s],
+        vec!["add", gun_s, "v1&<tag>", content.to_str().unwrap()],
+        vec!["publish", gun_s],
+    ] {
+        let o = notary(publisher.path(), &args, Some(&peer));
+        assert!(o.status.success(), "notary {args:?}: {}", text(&o));
+    }
+
+    let gun = Gun::new(gun_s).unwrap();
+    let tls = TlsFiles {
+        ca: Some(peer.ca()),
+        ..Default::default()
+    };
+    let mut remote = HttpRemote::new(&peer.url, &gun, &tls).unwrap();
+    remote.ping().unwrap();
+    let reader = tempfile::tempdir().unwrap();
+    let mut cache = FileCache::new(reader.path(), &gun);
+    let opts = UpdateOptions {
+        gun: gun_s.into(),
+        trust_pinning: Default::default(),
+        always_check_initialized: false,
+        now: chrono::Utc::now(),
+    };
+    let u = load_tuf_repo(&opts, &mut remote, &mut cache).unwrap();
+    let t = &u.repo.targets["targets"].signed.targets;
+    let meta = &t["v1&<tag>"];
+    assert_eq!(meta.length, 17);
+    assert_eq!(
+        hex::encode(meta.sha256().unwrap()),
+        hex::encode(notarius_tuf::metadata::sha256(b"hello from notary"))
+    );
+    // The cache holds exactly what the server served.
+    let served = remote.get_sized("targets", None).unwrap();
+    assert_eq!(cache.get_sized("targets", None).unwrap(), served);
+
+    // A repository that does not exist is reported in Notary's words.
+    let missing = Gun::new("example.com/never-initialised").unwrap();
+    let mut r2 = HttpRemote::new(&peer.url, &missing, &tls).unwrap();
+    let e = load_tuf_repo(
+        &UpdateOptions {
+            gun: missing.to_string(),
+            ..opts
+        },
+        &mut r2,
+        &mut FileCache::new(reader.path(), &missing),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{} does not have trust data for example.com/never-initialised",
+            r2.location()
+        )
+    );
+}
