@@ -4,4 +4,5 @@
 pub mod cache;
 pub mod changelist;
 pub use notarius_crypto::fsutil;
+pub mod publish;
 pub mod remote;

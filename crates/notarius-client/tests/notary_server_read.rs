@@ -74,3 +74,67 @@ fn the_update_loop_reads_what_notary_published() {
         )
     );
 }
+
+#[test]
+fn notary_reads_what_we_published() {
+    use notarius_crypto::keystore::FileKeyStore;
+    use notarius_crypto::passphrase::ConstantRetriever;
+    use notarius_crypto::service::CryptoService;
+    use notarius_tuf::metadata::FileMeta;
+
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let peer = Peer::start(&scripts);
+    let gun_s = "example.com/published-by-notarius";
+    let gun = Gun::new(gun_s).unwrap();
+    let tls = TlsFiles {
+        ca: Some(peer.ca()),
+        ..Default::default()
+    };
+    let remote = HttpRemote::new(&peer.url, &gun, &tls).unwrap();
+    let trust = tempfile::tempdir().unwrap();
+    let mut cs = CryptoService::new(
+        vec![Box::new(FileKeyStore::open(trust.path()).unwrap())],
+        Box::new(ConstantRetriever(zeroize::Zeroizing::new(
+            "ourpassphrase".into(),
+        ))),
+    );
+    let targets = [
+        ("latest".to_owned(), FileMeta::from_bytes(b"image manifest")),
+        (
+            "t&<x> \u{2028} caf\u{e9} \u{1F600}".to_owned(),
+            FileMeta::from_bytes(b"odd"),
+        ),
+    ]
+    .into();
+    notarius_client::publish::init_and_publish(
+        &remote,
+        &gun,
+        &mut cs,
+        &targets,
+        chrono::Utc::now(),
+    )
+    .unwrap();
+
+    // The real notary client, starting from nothing, verifies and lists it.
+    let reader = tempfile::tempdir().unwrap();
+    let list = notary(reader.path(), &["list", gun_s], Some(&peer));
+    let out = text(&list);
+    assert!(list.status.success(), "{out}");
+    assert!(out.contains("latest") && out.contains("t&<x>"), "{out}");
+    let lookup = notary(reader.path(), &["lookup", gun_s, "latest"], Some(&peer));
+    let out = text(&lookup);
+    assert!(
+        out.contains(&hex::encode(notarius_tuf::metadata::sha256(
+            b"image manifest"
+        ))),
+        "{out}"
+    );
+    // And its key list of the publisher's trust dir shows our keys in Notary's layout.
+    let keys = text(&notary(trust.path(), &["key", "list"], None));
+    assert!(
+        keys.contains("root") && keys.contains("targets") && keys.contains("snapshot"),
+        "{keys}"
+    );
+}

@@ -53,33 +53,43 @@ pub struct Peer {
 
 impl Peer {
     pub fn start(scripts: &Path) -> Peer {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("bash")
-            .arg(scripts.join("start.sh"))
-            .arg(dir.path())
-            .env("NOTARY_PEER_STORAGE", "memory")
-            .env("NOTARY_PEER_TRUST", "local")
-            .output()
-            .unwrap();
-        let peer = Peer {
-            dir,
-            scripts: scripts.to_owned(),
-            url: String::new(),
-        };
-        assert!(
-            out.status.success(),
-            "start.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let env = std::fs::read_to_string(peer.dir.path().join("peer.env")).unwrap();
-        let mut peer = peer;
-        peer.url = env
-            .lines()
-            .find_map(|l| l.strip_prefix("NOTARY_PEER_URL="))
-            .unwrap()
-            .trim()
-            .to_owned();
-        peer
+        // start.sh takes the first free port from 4443, which races with tests running in
+        // parallel; an ephemeral port chosen here (and a retry) avoids that.
+        let mut last = String::new();
+        for _ in 0..3 {
+            let dir = tempfile::tempdir().unwrap();
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let out = Command::new("bash")
+                .arg(scripts.join("start.sh"))
+                .arg(dir.path())
+                .env("NOTARY_PEER_STORAGE", "memory")
+                .env("NOTARY_PEER_TRUST", "local")
+                .env("NOTARY_PEER_SERVER_PORT", port.to_string())
+                .output()
+                .unwrap();
+            let mut peer = Peer {
+                dir,
+                scripts: scripts.to_owned(),
+                url: String::new(),
+            };
+            if !out.status.success() {
+                last = String::from_utf8_lossy(&out.stderr).into_owned();
+                continue;
+            }
+            let env = std::fs::read_to_string(peer.dir.path().join("peer.env")).unwrap();
+            peer.url = env
+                .lines()
+                .find_map(|l| l.strip_prefix("NOTARY_PEER_URL="))
+                .unwrap()
+                .trim()
+                .to_owned();
+            return peer;
+        }
+        panic!("start.sh failed three times: {last}");
     }
 
     pub fn ca(&self) -> PathBuf {
