@@ -18,7 +18,7 @@ use crate::metadata::{
 };
 use crate::repo::Repo;
 use crate::role;
-use crate::sign::{Signer, sign_with_roles};
+use crate::sign::Signer;
 use crate::store::MAX_TIMESTAMP_SIZE;
 use crate::time::Instant;
 use crate::trust::{TrustPinConfig, validate_root};
@@ -548,38 +548,31 @@ impl RepoBuilder {
             ));
         }
         self.check_prereqs(&[role::ROOT])?;
-        let mut snap = match prev {
+        match prev {
             None => {
                 self.check_prereqs(&[role::TARGETS])?;
-                Signed::new(Snapshot {
-                    typ: "Snapshot".into(),
-                    expires,
-                    meta: BTreeMap::new(),
-                    version: 0,
-                    extra: Default::default(),
-                })
+                self.repo.init_snapshot(expires)?;
             }
             Some(p) => {
                 crate::metadata::SignedPart::validate(&p.signed, role::SNAPSHOT)?;
-                p
+                self.repo.snapshot = Some(p);
+            }
+        }
+        // Notary's `SignSnapshot`; a failure leaves no half-made snapshot behind.
+        let bytes = match self.repo.sign_snapshot(expires, signers) {
+            Ok(b) => b,
+            Err(e) => {
+                self.repo.snapshot = None;
+                return Err(e);
             }
         };
-        let root = self.repo.root.as_ref().expect("checked").to_bytes()?;
-        snap.signed
-            .meta
-            .insert(role::ROOT.to_owned(), FileMeta::from_bytes(&root));
-        for (name, t) in &self.repo.targets {
-            snap.signed
-                .meta
-                .insert(name.clone(), FileMeta::from_bytes(&t.to_bytes()?));
-        }
-        snap.signed.expires = expires;
-        snap.signed.version = next_version(snap.signed.version, role::SNAPSHOT)?;
-        let snapshot_role = self.root_role(role::SNAPSHOT)?;
-        sign_with_roles(&mut snap, &[&snapshot_role], signers)?;
-        let bytes = snap.to_bytes()?;
-        snap.raw = Some(bytes.clone());
-        let version = snap.signed.version;
+        let version = self
+            .repo
+            .snapshot
+            .as_ref()
+            .expect("just signed")
+            .signed
+            .version;
         let targets: Vec<String> = self.repo.targets.keys().cloned().collect();
         for t in targets {
             self.loaded_not_checksummed.remove(&t);
@@ -587,7 +580,6 @@ impl RepoBuilder {
         self.loaded_not_checksummed.remove(role::ROOT);
         self.loaded_not_checksummed
             .insert(role::SNAPSHOT.to_owned(), bytes.clone());
-        self.repo.snapshot = Some(snap);
         Ok((bytes, version))
     }
 
@@ -606,32 +598,28 @@ impl RepoBuilder {
             ));
         }
         self.check_prereqs(&[role::ROOT, role::SNAPSHOT])?;
-        let mut ts = match prev {
-            None => Signed::new(Timestamp {
-                typ: "Timestamp".into(),
-                expires,
-                meta: BTreeMap::new(),
-                version: 0,
-                extra: Default::default(),
-            }),
+        match prev {
+            None => self.repo.init_timestamp(expires)?,
             Some(p) => {
                 crate::metadata::SignedPart::validate(&p.signed, role::TIMESTAMP)?;
-                p
+                self.repo.timestamp = Some(p);
+            }
+        }
+        let bytes = match self.repo.sign_timestamp(expires, signers) {
+            Ok(b) => b,
+            Err(e) => {
+                self.repo.timestamp = None;
+                return Err(e);
             }
         };
-        let snap = self.repo.snapshot.as_ref().expect("checked").to_bytes()?;
-        ts.signed
-            .meta
-            .insert(role::SNAPSHOT.to_owned(), FileMeta::from_bytes(&snap));
-        ts.signed.expires = expires;
-        ts.signed.version = next_version(ts.signed.version, role::TIMESTAMP)?;
-        let ts_role = self.root_role(role::TIMESTAMP)?;
-        sign_with_roles(&mut ts, &[&ts_role], signers)?;
-        let bytes = ts.to_bytes()?;
-        ts.raw = Some(bytes.clone());
-        let version = ts.signed.version;
+        let version = self
+            .repo
+            .timestamp
+            .as_ref()
+            .expect("just signed")
+            .signed
+            .version;
         self.loaded_not_checksummed.remove(role::SNAPSHOT);
-        self.repo.timestamp = Some(ts);
         Ok((bytes, version))
     }
 }
@@ -642,4 +630,80 @@ pub fn next_version(v: i64, role_name: &str) -> Result<i64> {
         role: role_name.to_owned(),
         msg: format!("version {v} cannot be incremented"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::Envelope;
+    use crate::store::MemoryStore;
+    use crate::testrepo::TestRepo;
+    use crate::update::{UpdateOptions, load_tuf_repo};
+    use chrono::{Duration, Utc};
+
+    /// What the server does on an update without a snapshot: load root and targets, then sign
+    /// snapshot and timestamp itself.
+    #[test]
+    fn server_side_snapshot_and_timestamp_are_readable_by_clients() {
+        let mut r = TestRepo::new("example.com/app", Utc::now());
+        r.add_target(role::TARGETS, "v1", b"one");
+        r.targets.get_mut(role::TARGETS).unwrap().version += 1;
+        r.publish_targets(role::TARGETS);
+        let now = r.now;
+        let mut b = RepoBuilder::new(&r.gun, TrustPinConfig::default());
+        b.load(role::ROOT, &r.current[role::ROOT], 1, false, now)
+            .unwrap();
+        b.load(role::TARGETS, &r.current[role::TARGETS], 1, false, now)
+            .unwrap();
+        let prev: Signed<Snapshot> = Signed::from_bytes(role::SNAPSHOT, &r.current[role::SNAPSHOT])
+            .unwrap()
+            .0;
+        let exp = (now + Duration::days(30)).fixed_offset();
+        // The wrong key is refused and leaves nothing behind.
+        assert!(
+            b.generate_snapshot(Some(prev.clone()), &[&r.timestamp_key], exp)
+                .is_err()
+        );
+        assert!(!b.is_loaded(role::SNAPSHOT));
+        let (snap, v) = b
+            .generate_snapshot(Some(prev), &[&r.snapshot_key], exp)
+            .unwrap();
+        assert_eq!(v, 2);
+        let prev_ts: Signed<Timestamp> =
+            Signed::from_bytes(role::TIMESTAMP, &r.current[role::TIMESTAMP])
+                .unwrap()
+                .0;
+        let (ts, tv) = b
+            .generate_timestamp(Some(prev_ts), &[&r.timestamp_key], exp)
+            .unwrap();
+        assert_eq!(tv, 2);
+        let sn: Snapshot = Envelope::parse("snapshot", &snap)
+            .unwrap()
+            .decode("snapshot")
+            .unwrap();
+        sn.meta[role::TARGETS]
+            .check_hashes(&r.current[role::TARGETS], "targets")
+            .unwrap();
+        r.store(role::SNAPSHOT, snap);
+        r.store(role::TIMESTAMP, ts);
+        let opts = UpdateOptions {
+            gun: r.gun.clone(),
+            trust_pinning: Default::default(),
+            always_check_initialized: false,
+            now,
+        };
+        let u = load_tuf_repo(&opts, &mut r.server.clone(), &mut MemoryStore::default()).unwrap();
+        assert!(
+            u.repo.targets[role::TARGETS]
+                .signed
+                .targets
+                .contains_key("v1")
+        );
+        assert!(matches!(
+            b.load(role::ROOT, &r.current[role::ROOT], 1, false, now),
+            Err(Error::InvalidBuilderInput(_))
+        ));
+        b.finish().unwrap();
+        assert!(matches!(b.finish(), Err(Error::BuildDone)));
+    }
 }
