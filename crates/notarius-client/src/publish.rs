@@ -2,14 +2,16 @@
 //! default snapshot) keys made on the client, the timestamp key fetched from the server, version 1
 //! of root, targets and snapshot signed locally and uploaded in one request.
 //!
-//! The full changelist-driven publish (later changes, delegations, rotations) builds on this.
+//! [`publish`] applies staged target changes to an existing (or new) repository, signs what
+//! changed with the keys the caller holds and uploads it; delegation, witness and rotation
+//! changes are not applied yet.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use notarius_crypto::cert::root_certificate;
 use notarius_crypto::keystore::KeyStoreError;
-use notarius_crypto::private::{Algorithm, CertifiedKey, PrivateKey};
+use notarius_crypto::private::{Algorithm, PrivateKey};
 use notarius_crypto::service::CryptoService;
 use notarius_tuf::keys::PublicKey;
 use notarius_tuf::metadata::{BaseRole, FileMeta};
@@ -34,6 +36,8 @@ pub enum PublishError {
     ServerKey { role: String, msg: String },
     #[error("{0}")]
     Key(#[from] notarius_crypto::pkcs8::KeyError),
+    #[error("not supported yet: {0}")]
+    Unsupported(String),
 }
 
 /// Parses a key as the server's `.key` endpoints return it (Go's JSON of a `TUFKey`).
@@ -71,6 +75,114 @@ pub fn init_and_publish(
     targets: &BTreeMap<String, FileMeta>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
+    let mut repo = new_repo(remote, gun, cs, now)?;
+    let all = |_: &str| true;
+    repo.add_targets(
+        role::TARGETS,
+        targets,
+        &all,
+        now.fixed_offset() + TARGETS_EXPIRY,
+    )?;
+    sign_dirty_and_upload(&mut repo, cs, remote, now)
+}
+
+/// A private key presented under the public key its role lists (a root key under its
+/// certificate, any other key under itself).
+pub struct HeldKey {
+    pub key: PrivateKey,
+    pub public: PublicKey,
+}
+
+impl Signer for HeldKey {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    fn sign(&self, msg: &[u8]) -> notarius_tuf::Result<(String, Vec<u8>)> {
+        self.key.sign(msg)
+    }
+}
+
+/// The keys of `role` that the caller holds.
+fn held_keys(cs: &mut CryptoService, role: &BaseRole) -> Vec<HeldKey> {
+    role.keys
+        .values()
+        .filter_map(|pk| {
+            cs.get_private_key(pk.canonical_id())
+                .ok()
+                .map(|(key, _)| HeldKey {
+                    key,
+                    public: pk.clone(),
+                })
+        })
+        .collect()
+}
+
+/// Applies `changes` (target additions and removals) to the repository of `gun` and publishes
+/// the result. A repository the server does not know is created first, as Notary does. Returns
+/// the change files that were applied, for the caller to clear once it has the result.
+pub fn publish(
+    remote: &mut HttpRemote,
+    cache: &mut dyn notarius_tuf::store::MetadataCache,
+    gun: &Gun,
+    cs: &mut CryptoService,
+    changes: &[crate::changelist::StoredChange],
+    trust_pinning: notarius_tuf::trust::TrustPinConfig,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, PublishError> {
+    use crate::changelist::{ACTION_CREATE, ACTION_DELETE, TYPE_TARGET};
+    let opts = notarius_tuf::update::UpdateOptions {
+        gun: gun.to_string(),
+        trust_pinning,
+        always_check_initialized: true,
+        now,
+    };
+    let local = now.fixed_offset();
+    let mut repo = match notarius_tuf::update::load_tuf_repo(&opts, remote, cache) {
+        Ok(u) => u.repo,
+        Err(notarius_tuf::Error::RepositoryNotExist { .. }) => new_repo(remote, gun, cs, now)?,
+        Err(e) => return Err(e.into()),
+    };
+    let held: Vec<String> = cs.list_all_keys()?.into_keys().collect();
+    let has_key = |id: &str| held.iter().any(|h| h == id);
+    let mut applied = Vec::new();
+    for c in changes {
+        let ch = &c.change;
+        if ch.change_type != TYPE_TARGET {
+            return Err(PublishError::Unsupported(format!(
+                "{} changes",
+                ch.change_type
+            )));
+        }
+        match ch.action.as_str() {
+            ACTION_CREATE => {
+                let meta: FileMeta = serde_json::from_slice(ch.data.as_deref().unwrap_or_default())
+                    .map_err(|e| PublishError::Unsupported(format!("change {}: {e}", c.file)))?;
+                repo.add_targets(
+                    &ch.role,
+                    &BTreeMap::from([(ch.path.clone(), meta)]),
+                    &has_key,
+                    local + TARGETS_EXPIRY,
+                )?;
+            }
+            ACTION_DELETE => {
+                repo.remove_targets(&ch.role, std::slice::from_ref(&ch.path), &has_key)?
+            }
+            other => return Err(PublishError::Unsupported(format!("action {other}"))),
+        }
+        applied.push(c.file.clone());
+    }
+
+    sign_dirty_and_upload(&mut repo, cs, remote, now)?;
+    Ok(applied)
+}
+
+/// A new repository's metadata, not yet signed: keys as `notary init` makes them.
+fn new_repo(
+    remote: &HttpRemote,
+    gun: &Gun,
+    cs: &mut CryptoService,
+    now: DateTime<Utc>,
+) -> Result<Repo, PublishError> {
     let root = root_key(cs)?;
     let not_before = time::OffsetDateTime::from_unix_timestamp(now.timestamp())
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -78,9 +190,6 @@ pub fn init_and_publish(
     let targets_pub = cs.create(role::TARGETS, gun.as_str(), Algorithm::Ecdsa)?;
     let snapshot_pub = cs.create(role::SNAPSHOT, gun.as_str(), Algorithm::Ecdsa)?;
     let timestamp_pub = parse_server_key(role::TIMESTAMP, &remote.get_key(role::TIMESTAMP)?)?;
-    let (targets_key, _) = cs.get_private_key(targets_pub.id())?;
-    let (snapshot_key, _) = cs.get_private_key(snapshot_pub.id())?;
-
     let local = now.fixed_offset();
     let mut repo = Repo::default();
     repo.init_root(
@@ -94,22 +203,61 @@ pub fn init_and_publish(
         local + ROOT_EXPIRY,
     );
     repo.init_targets(role::TARGETS, local + TARGETS_EXPIRY)?;
-    let all = |_: &str| true;
-    repo.add_targets(role::TARGETS, targets, &all, local + TARGETS_EXPIRY)?;
-    let root_signer = CertifiedKey {
-        key: &root,
-        public: cert.clone(),
-    };
-    let signers: [&dyn Signer; 3] = [&root_signer, &targets_key, &snapshot_key];
-    let root_bytes = repo.sign_root(local + ROOT_EXPIRY, &signers)?;
-    let targets_bytes = repo.sign_targets(role::TARGETS, local + TARGETS_EXPIRY, &signers)?;
-    repo.init_snapshot(local + SNAPSHOT_EXPIRY)?;
-    let snapshot_bytes = repo.sign_snapshot(local + SNAPSHOT_EXPIRY, &signers)?;
-    let files = vec![
-        (role::ROOT.to_owned(), root_bytes),
-        (role::TARGETS.to_owned(), targets_bytes),
-        (role::SNAPSHOT.to_owned(), snapshot_bytes),
-    ];
+    Ok(repo)
+}
+
+/// Signs every role the edits touched (root, targets roles, and snapshot when the client holds
+/// its key) with the keys held, and uploads them in one request. Returns what was uploaded.
+fn sign_dirty_and_upload(
+    repo: &mut Repo,
+    cs: &mut CryptoService,
+    remote: &HttpRemote,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
+    let local = now.fixed_offset();
+    let mut files = Vec::new();
+    if repo.dirty.contains(role::ROOT) {
+        let mut roles = vec![repo.get_base_role(role::ROOT)?];
+        roles.extend(repo.original_root_role.clone());
+        let keys: Vec<HeldKey> = roles.iter().flat_map(|r| held_keys(cs, r)).collect();
+        let signers: Vec<&dyn Signer> = keys.iter().map(|k| k as &dyn Signer).collect();
+        files.push((
+            role::ROOT.to_owned(),
+            repo.sign_root(local + ROOT_EXPIRY, &signers)?,
+        ));
+    }
+    let dirty_targets: Vec<String> = repo
+        .dirty
+        .iter()
+        .filter(|r| r.as_str() == role::TARGETS || role::is_delegation(r))
+        .cloned()
+        .collect();
+    for name in dirty_targets {
+        let r = if name == role::TARGETS {
+            repo.get_base_role(&name)?
+        } else {
+            repo.get_delegation_role(&name)?.base
+        };
+        let keys = held_keys(cs, &r);
+        let signers: Vec<&dyn Signer> = keys.iter().map(|k| k as &dyn Signer).collect();
+        files.push((
+            name.clone(),
+            repo.sign_targets(&name, local + TARGETS_EXPIRY, &signers)?,
+        ));
+    }
+    // The snapshot is signed here only when the client holds its key; otherwise the server
+    // signs it (Docker's default).
+    let snapshot_keys = held_keys(cs, &repo.get_base_role(role::SNAPSHOT)?);
+    if !snapshot_keys.is_empty() {
+        if repo.snapshot.is_none() {
+            repo.init_snapshot(local + SNAPSHOT_EXPIRY)?;
+        }
+        let signers: Vec<&dyn Signer> = snapshot_keys.iter().map(|k| k as &dyn Signer).collect();
+        files.push((
+            role::SNAPSHOT.to_owned(),
+            repo.sign_snapshot(local + SNAPSHOT_EXPIRY, &signers)?,
+        ));
+    }
     remote.set_multi(&files)?;
     Ok(files)
 }

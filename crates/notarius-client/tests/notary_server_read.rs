@@ -138,3 +138,84 @@ fn notary_reads_what_we_published() {
         "{keys}"
     );
 }
+
+/// A target change staged in Notary's changelist format, published by us into a repository the
+/// real `notary` created in the same trust directory, with the keys it made.
+#[test]
+fn we_publish_into_a_repository_notary_created_with_its_own_keys() {
+    use notarius_client::changelist::{
+        ACTION_CREATE, Change, FileChangelist, SCOPE_TARGETS, TYPE_TARGET,
+    };
+    use notarius_crypto::keystore::FileKeyStore;
+    use notarius_crypto::passphrase::{ConstantRetriever, EnvRetriever};
+    use notarius_crypto::service::CryptoService;
+
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let peer = Peer::start(&scripts);
+    let trust = tempfile::tempdir().unwrap();
+    let gun_s = "example.com/shared-trust-dir";
+    let o = notary(trust.path(), &["init", "-p", gun_s], Some(&peer));
+    assert!(o.status.success(), "{}", text(&o));
+
+    let gun = Gun::new(gun_s).unwrap();
+    let cl = FileChangelist::new(trust.path(), &gun);
+    let meta = notarius_tuf::metadata::FileMeta::from_bytes(b"from notarius");
+    cl.add(&Change {
+        action: ACTION_CREATE.into(),
+        role: SCOPE_TARGETS.into(),
+        change_type: TYPE_TARGET.into(),
+        path: "ours".into(),
+        data: Some(serde_json::to_vec(&meta).unwrap()),
+    })
+    .unwrap();
+    // `notary status` reads our change file.
+    let st = text(&notary(trust.path(), &["status", gun_s], None));
+    assert!(st.contains("ours"), "{st}");
+
+    // The passphrases notary's keys were made with (see notarius_testpeer::notary).
+    let env = |k: &str| match k {
+        "NOTARY_ROOT_PASSPHRASE" => Some("ourrootpass".to_owned()),
+        "NOTARY_TARGETS_PASSPHRASE" => Some("ourtargetspass".to_owned()),
+        "NOTARY_SNAPSHOT_PASSPHRASE" => Some("oursnapshotpass".to_owned()),
+        _ => None,
+    };
+    let retriever: EnvRetriever<ConstantRetriever> = EnvRetriever::new(Box::new(env), None);
+    let mut cs = CryptoService::new(
+        vec![Box::new(FileKeyStore::open(trust.path()).unwrap())],
+        Box::new(retriever),
+    );
+    let mut remote = HttpRemote::new(
+        &peer.url,
+        &gun,
+        &TlsFiles {
+            ca: Some(peer.ca()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut cache = FileCache::new(trust.path(), &gun);
+    let (changes, bad) = cl.list().unwrap();
+    assert!(bad.is_empty());
+    let applied = notarius_client::publish::publish(
+        &mut remote,
+        &mut cache,
+        &gun,
+        &mut cs,
+        &changes,
+        Default::default(),
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    cl.remove_files(&applied).unwrap();
+
+    let reader = tempfile::tempdir().unwrap();
+    let out = text(&notary(reader.path(), &["list", gun_s], Some(&peer)));
+    assert!(
+        out.contains("ours") && out.contains(&hex::encode(meta.sha256().unwrap())),
+        "{out}"
+    );
+    let st = text(&notary(trust.path(), &["status", gun_s], None));
+    assert!(st.contains("No unpublished changes"), "{st}");
+}
