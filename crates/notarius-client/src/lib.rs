@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod changelist;
+pub mod commands;
 pub mod listing;
 pub use notarius_crypto::fsutil;
 pub mod publish;

@@ -1,0 +1,293 @@
+//! `notarius`: parses `notary`'s flags and config file, then calls the client library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use notarius_client::commands::{self, Context};
+use notarius_client::remote::TlsFiles;
+use notarius_tuf::trust::TrustPinConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "notarius",
+    about = "Notary's client, in Rust",
+    disable_version_flag = true
+)]
+struct Cli {
+    /// Path to the configuration file
+    #[arg(short = 'c', long = "configFile", global = true)]
+    config: Option<PathBuf>,
+    /// Directory where the trust data is persisted to
+    #[arg(short = 'd', long = "trustDir", global = true)]
+    trust_dir: Option<PathBuf>,
+    /// Remote trust server location
+    #[arg(short = 's', long = "server", global = true)]
+    server: Option<String>,
+    /// Trust certs signed only by this CA will be considered
+    #[arg(long = "tlscacert", global = true)]
+    tls_ca: Option<PathBuf>,
+    /// Path to TLS certificate file
+    #[arg(long = "tlscert", global = true)]
+    tls_cert: Option<PathBuf>,
+    /// Path to TLS key file
+    #[arg(long = "tlskey", global = true)]
+    tls_key: Option<PathBuf>,
+    /// Debug output
+    #[arg(short = 'D', long = "debug", global = true)]
+    debug: bool,
+    /// Verbose output
+    #[arg(short = 'v', long = "verbose", global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Initializes a local trusted collection
+    Init {
+        gun: String,
+        #[arg(short = 'p', long = "publish")]
+        publish: bool,
+    },
+    /// Adds the file as a target to the trusted collection
+    Add {
+        gun: String,
+        target: String,
+        file: PathBuf,
+        #[arg(short = 'r', long = "roles", value_delimiter = ',')]
+        roles: Vec<String>,
+        #[arg(long = "custom")]
+        custom: Option<PathBuf>,
+        #[arg(short = 'p', long = "publish")]
+        publish: bool,
+    },
+    /// Adds the byte size and hash(es) as a target to the trusted collection
+    Addhash {
+        gun: String,
+        target: String,
+        size: String,
+        #[arg(long = "sha256")]
+        sha256: Option<String>,
+        #[arg(long = "sha512")]
+        sha512: Option<String>,
+        #[arg(short = 'r', long = "roles", value_delimiter = ',')]
+        roles: Vec<String>,
+        #[arg(short = 'p', long = "publish")]
+        publish: bool,
+    },
+    /// Removes a target from a trusted collection
+    Remove {
+        gun: String,
+        target: String,
+        #[arg(short = 'r', long = "roles", value_delimiter = ',')]
+        roles: Vec<String>,
+        #[arg(short = 'p', long = "publish")]
+        publish: bool,
+    },
+    /// Lists targets for a remote trusted collection
+    List {
+        gun: String,
+        #[arg(short = 'r', long = "roles", value_delimiter = ',')]
+        roles: Vec<String>,
+    },
+    /// Looks up a specific target in a remote trusted collection
+    Lookup { gun: String, target: String },
+    /// Displays status of unpublished changes to the local trusted collection
+    Status { gun: String },
+    /// Resets unpublished changes for the local trusted collection
+    Reset {
+        gun: String,
+        #[arg(short = 'n', long = "number")]
+        number: Vec<usize>,
+        #[arg(long = "all")]
+        all: bool,
+    },
+    /// Publishes the local trusted collection
+    Publish { gun: String },
+    /// Operates on keys
+    Key {
+        #[command(subcommand)]
+        cmd: KeyCmd,
+    },
+    /// Print the version number of notarius
+    Version,
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Lists keys
+    List,
+}
+
+/// `~/.notary/config.json`, the parts notarius reads.
+fn load_config(cli: &Cli) -> Result<(serde_json::Value, PathBuf), String> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let (path, explicit) = match &cli.config {
+        Some(p) => (p.clone(), true),
+        None => (home.join(".notary/config.json"), false),
+    };
+    match std::fs::read(&path) {
+        Ok(b) => {
+            let v = serde_json::from_slice(&b)
+                .map_err(|e| format!("error opening config file: {e}"))?;
+            Ok((v, path.parent().map(Path::to_path_buf).unwrap_or_default()))
+        }
+        Err(e) if explicit => Err(format!("error opening config file: {e}")),
+        Err(_) => Ok((
+            serde_json::Value::Null,
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        )),
+    }
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+fn context(cli: &Cli) -> Result<Context, String> {
+    let (cfg, cfg_dir) = load_config(cli)?;
+    let rel = |v: &serde_json::Value| v.as_str().map(|s| cfg_dir.join(expand_home(s)));
+    let trust_dir = cli
+        .trust_dir
+        .clone()
+        .or_else(|| cfg["trust_dir"].as_str().map(expand_home))
+        .unwrap_or_else(|| expand_home("~/.notary"));
+    let server = cli
+        .server
+        .clone()
+        .or_else(|| cfg["remote_server"]["url"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "https://notary-server:4443".to_owned());
+    let tls = TlsFiles {
+        ca: cli
+            .tls_ca
+            .clone()
+            .or_else(|| rel(&cfg["remote_server"]["root_ca"])),
+        client_cert: cli
+            .tls_cert
+            .clone()
+            .or_else(|| rel(&cfg["remote_server"]["tls_client_cert"])),
+        client_key: cli
+            .tls_key
+            .clone()
+            .or_else(|| rel(&cfg["remote_server"]["tls_client_key"])),
+    };
+    let tp = &cfg["trust_pinning"];
+    let mut trust_pinning = TrustPinConfig {
+        disable_tofu: tp["disable_tofu"].as_bool().unwrap_or(false),
+        ..Default::default()
+    };
+    for (gun, ids) in tp["certs"].as_object().into_iter().flatten() {
+        let ids = ids
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        trust_pinning.certs.insert(gun.clone(), ids);
+    }
+    for (prefix, file) in tp["ca"].as_object().into_iter().flatten() {
+        let bundle = file
+            .as_str()
+            .and_then(|f| std::fs::read(expand_home(f)).ok());
+        trust_pinning.ca.insert(prefix.clone(), bundle);
+    }
+    Ok(Context {
+        trust_dir,
+        server,
+        tls,
+        trust_pinning,
+    })
+}
+
+fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
+    let ctx = context(cli)?;
+    match &cli.cmd {
+        Cmd::Init { gun, publish } => commands::init(&ctx, gun, *publish, out),
+        Cmd::Add {
+            gun,
+            target,
+            file,
+            roles,
+            custom,
+            publish,
+        } => {
+            let custom = match custom {
+                Some(p) => Some(serde_json::from_slice(&std::fs::read(p)?)?),
+                None => None,
+            };
+            commands::add(&ctx, gun, target, file, roles, custom, *publish, out)
+        }
+        Cmd::Addhash {
+            gun,
+            target,
+            size,
+            sha256,
+            sha512,
+            roles,
+            publish,
+        } => {
+            // Go's ParseInt with base 0: decimal, 0x hex, 0 octal.
+            let size = if let Some(h) = size.strip_prefix("0x") {
+                i64::from_str_radix(h, 16)
+            } else if size.len() > 1 && size.starts_with('0') {
+                i64::from_str_radix(&size[1..], 8)
+            } else {
+                size.parse()
+            }
+            .map_err(|e| format!("invalid size {size:?}: {e}"))?;
+            commands::addhash(
+                &ctx,
+                gun,
+                target,
+                size,
+                sha256.as_deref(),
+                sha512.as_deref(),
+                roles,
+                *publish,
+                out,
+            )
+        }
+        Cmd::Remove {
+            gun,
+            target,
+            roles,
+            publish,
+        } => commands::remove(&ctx, gun, target, roles, *publish, out),
+        Cmd::List { gun, roles } => commands::list(&ctx, gun, roles, out),
+        Cmd::Lookup { gun, target } => commands::lookup(&ctx, gun, target, out),
+        Cmd::Status { gun } => commands::status(&ctx, gun, out),
+        Cmd::Reset { gun, number, all } => commands::reset(&ctx, gun, number, *all, out),
+        Cmd::Publish { gun } => commands::publish_cmd(&ctx, gun, out),
+        Cmd::Key { cmd: KeyCmd::List } => commands::key_list(&ctx, out),
+        Cmd::Version => {
+            writeln!(
+                out,
+                "notarius\n Version:    {}\n Git commit: \n Go version: none (Rust)",
+                env!("CARGO_PKG_VERSION")
+            )?;
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _ = (cli.debug, cli.verbose);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match run(&cli, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // notary prints fatal errors on stdout, after an empty line.
+            let _ = std::io::Write::write_fmt(&mut out, format_args!("\n* fatal: {e}\n"));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! `notarius` and the real `notary` 0.7 on one notary-server, sharing a trust directory and
+//! reading each other's publishes; the outputs of the same command compared byte for byte.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use notarius_testpeer::{Peer, notary, require_peer, text};
+
+fn notarius(trust: &Path, args: &[&str], peer: &Peer) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_notarius"))
+        .arg("-d")
+        .arg(trust)
+        .arg("-s")
+        .arg(&peer.url)
+        .arg("--tlscacert")
+        .arg(peer.ca())
+        .args(args)
+        .env("NOTARY_ROOT_PASSPHRASE", "ourrootpass")
+        .env("NOTARY_TARGETS_PASSPHRASE", "ourtargetspass")
+        .env("NOTARY_SNAPSHOT_PASSPHRASE", "oursnapshotpass")
+        .env("NOTARY_DELEGATION_PASSPHRASE", "ourdelegationpass")
+        .env("HOME", trust)
+        .output()
+        .unwrap()
+}
+
+fn ok(o: Output, what: &str) -> String {
+    let t = text(&o);
+    assert!(o.status.success(), "{what}: {t}");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn notarius_and_notary_share_a_repository() {
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let peer = Peer::start(&scripts);
+    let trust = tempfile::tempdir().unwrap();
+    let gun = "example.com/cli-interop";
+    let file = trust.path().join("payload");
+    std::fs::write(&file, b"payload bytes").unwrap();
+    let f = file.to_str().unwrap();
+
+    ok(
+        notarius(trust.path(), &["init", "-p", gun], &peer),
+        "notarius init -p",
+    );
+    let out = ok(
+        notarius(trust.path(), &["add", gun, "v1", f], &peer),
+        "notarius add",
+    );
+    assert_eq!(
+        out,
+        format!("Addition of target \"v1\" to repository \"{gun}\" staged for next publish.\n")
+    );
+    assert_eq!(
+        ok(
+            notarius(trust.path(), &["status", gun], &peer),
+            "notarius status"
+        ),
+        ok(
+            notary(trust.path(), &["status", gun], Some(&peer)),
+            "notary status"
+        ),
+        "status tables agree"
+    );
+    let out = ok(
+        notarius(trust.path(), &["publish", gun], &peer),
+        "notarius publish",
+    );
+    assert_eq!(
+        out,
+        format!("Pushing changes to {gun}\nSuccessfully published changes for repository {gun}\n")
+    );
+
+    // The real notary, from an empty trust dir, reads what notarius published, and both print
+    // the same table and lookup line.
+    let fresh = tempfile::tempdir().unwrap();
+    let theirs = ok(
+        notary(fresh.path(), &["list", gun], Some(&peer)),
+        "notary list",
+    );
+    let fresh2 = tempfile::tempdir().unwrap();
+    let ours = ok(
+        notarius(fresh2.path(), &["list", gun], &peer),
+        "notarius list",
+    );
+    assert_eq!(ours, theirs);
+    assert!(ours.contains("v1"), "{ours}");
+    assert_eq!(
+        ok(
+            notarius(fresh2.path(), &["lookup", gun, "v1"], &peer),
+            "notarius lookup"
+        ),
+        ok(
+            notary(fresh.path(), &["lookup", gun, "v1"], Some(&peer)),
+            "notary lookup"
+        )
+    );
+
+    // notary publishes into the same trust dir with the keys notarius made; notarius reads it.
+    ok(
+        notary(trust.path(), &["add", gun, "v2", f], Some(&peer)),
+        "notary add",
+    );
+    ok(
+        notary(trust.path(), &["publish", gun], Some(&peer)),
+        "notary publish",
+    );
+    let ours = ok(
+        notarius(fresh2.path(), &["list", gun], &peer),
+        "notarius list after notary publish",
+    );
+    assert!(ours.contains("v1") && ours.contains("v2"), "{ours}");
+    assert_eq!(
+        ours,
+        ok(
+            notary(fresh.path(), &["list", gun], Some(&peer)),
+            "notary list"
+        )
+    );
+
+    // Removal through notarius, and the key list both tools print for the shared trust dir.
+    ok(
+        notarius(trust.path(), &["remove", gun, "v1", "-p"], &peer),
+        "notarius remove -p",
+    );
+    let theirs = ok(
+        notary(fresh.path(), &["list", gun], Some(&peer)),
+        "notary list after remove",
+    );
+    assert!(!theirs.contains("v1 ") && theirs.contains("v2"), "{theirs}");
+    assert_eq!(
+        ok(
+            notarius(trust.path(), &["key", "list"], &peer),
+            "notarius key list"
+        ),
+        ok(
+            notary(trust.path(), &["key", "list"], Some(&peer)),
+            "notary key list"
+        )
+    );
+}
+
+#[test]
+fn failures_print_notarys_fatal_line() {
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let peer = Peer::start(&scripts);
+    let trust = tempfile::tempdir().unwrap();
+    let o = notarius(trust.path(), &["list", "example.com/nothing-here"], &peer);
+    assert!(!o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with("\n* fatal: ")
+            && out.contains("does not have trust data for example.com/nothing-here"),
+        "{out}"
+    );
+    let o = notarius(trust.path(), &["init", "../escape"], &peer);
+    assert!(!o.status.success());
+    assert!(!trust.path().join("tuf").exists() || !trust.path().join("../escape").exists());
+}

@@ -1,0 +1,364 @@
+//! What the `notarius` commands do, with `notary`'s messages, kept out of the binary so that it
+//! only parses arguments.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use chrono::Utc;
+use notarius_crypto::keystore::FileKeyStore;
+use notarius_crypto::passphrase::{ConstantRetriever, EnvRetriever};
+use notarius_crypto::service::CryptoService;
+use notarius_tuf::metadata::{FileMeta, HashBytes};
+use notarius_tuf::role::{self, Gun};
+use notarius_tuf::trust::TrustPinConfig;
+use notarius_tuf::update::{UpdateOptions, load_tuf_repo};
+
+use crate::cache::FileCache;
+use crate::changelist::{
+    ACTION_CREATE, ACTION_DELETE, Change, FileChangelist, SCOPE_TARGETS, TYPE_TARGET,
+};
+use crate::listing::{KeyRow, list_targets, lookup_target, pretty_keys, pretty_targets, tabwrite};
+use crate::publish::{publish, root_key};
+use crate::remote::{HttpRemote, TlsFiles};
+
+/// Everything a command needs from flags, the config file and the environment.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub trust_dir: PathBuf,
+    pub server: String,
+    pub tls: TlsFiles,
+    pub trust_pinning: TrustPinConfig,
+}
+
+/// A command's failure, printed by the binary as `* fatal: <message>`.
+pub type CmdResult = anyhow_like::Result<()>;
+
+/// A minimal boxed error so the library needs no `anyhow`.
+pub mod anyhow_like {
+    pub type Error = Box<dyn std::error::Error + Send + Sync>;
+    pub type Result<T> = std::result::Result<T, Error>;
+}
+
+fn msg(s: impl Into<String>) -> anyhow_like::Error {
+    s.into().into()
+}
+
+impl Context {
+    fn gun(&self, gun: &str) -> anyhow_like::Result<Gun> {
+        Ok(Gun::new(gun)?)
+    }
+
+    fn crypto(&self) -> anyhow_like::Result<CryptoService> {
+        let retriever: EnvRetriever<ConstantRetriever> = EnvRetriever::from_process_env(None);
+        Ok(CryptoService::new(
+            vec![Box::new(FileKeyStore::open(&self.trust_dir)?)],
+            Box::new(retriever),
+        ))
+    }
+
+    fn remote(&self, gun: &Gun) -> anyhow_like::Result<HttpRemote> {
+        Ok(HttpRemote::new(&self.server, gun, &self.tls)?)
+    }
+
+    fn changelist(&self, gun: &Gun) -> FileChangelist {
+        FileChangelist::new(&self.trust_dir, gun)
+    }
+}
+
+/// `notary init <gun> [-p]`. The keys of a new repository are made at its first publish; `init`
+/// makes sure a root key exists.
+pub fn init(ctx: &Context, gun: &str, publish_now: bool, out: &mut dyn Write) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    let mut cs = ctx.crypto()?;
+    let had_root = cs.list_keys(role::ROOT)?.into_iter().next();
+    let root = root_key(&mut cs)?;
+    if had_root.is_some() {
+        writeln!(out, "Root key found, using: {}", root.id())?;
+    }
+    if publish_now {
+        writeln!(out, "Auto-publishing changes to {g}")?;
+        do_publish(ctx, &g, &mut cs)?;
+        writeln!(out, "Successfully published changes for repository {g}")?;
+    }
+    Ok(())
+}
+
+fn target_change(
+    action: &str,
+    scope: &str,
+    path: &str,
+    meta: Option<&FileMeta>,
+) -> anyhow_like::Result<Change> {
+    Ok(Change {
+        action: action.into(),
+        role: scope.into(),
+        change_type: TYPE_TARGET.into(),
+        path: path.into(),
+        data: meta.map(serde_json::to_vec).transpose()?,
+    })
+}
+
+fn scopes(roles: &[String]) -> anyhow_like::Result<Vec<String>> {
+    if roles.is_empty() {
+        return Ok(vec![SCOPE_TARGETS.to_owned()]);
+    }
+    for r in roles {
+        if r != role::TARGETS && !role::is_delegation(r) {
+            return Err(msg(format!("{r} is not a valid targets role")));
+        }
+    }
+    Ok(roles.to_vec())
+}
+
+/// `notary add <gun> <target> <file>`: hashes the file with sha256 and sha512 and stages it.
+#[allow(clippy::too_many_arguments, reason = "one argument per notary flag")]
+pub fn add(
+    ctx: &Context,
+    gun: &str,
+    target: &str,
+    file: &std::path::Path,
+    roles: &[String],
+    custom: Option<serde_json::Value>,
+    publish_now: bool,
+    out: &mut dyn Write,
+) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    let bytes = std::fs::read(file).map_err(|e| msg(format!("{}: {e}", file.display())))?;
+    let mut meta = FileMeta::from_bytes(&bytes);
+    meta.custom = custom;
+    stage_add(ctx, &g, target, &meta, roles, publish_now, out)?;
+    writeln!(
+        out,
+        "Addition of target \"{target}\" to repository \"{g}\" staged for next publish."
+    )?;
+    Ok(())
+}
+
+/// `notary addhash <gun> <target> <size> --sha256 --sha512`.
+#[allow(clippy::too_many_arguments, reason = "one argument per notary flag")]
+pub fn addhash(
+    ctx: &Context,
+    gun: &str,
+    target: &str,
+    size: i64,
+    sha256: Option<&str>,
+    sha512: Option<&str>,
+    roles: &[String],
+    publish_now: bool,
+    out: &mut dyn Write,
+) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    let mut hashes = BTreeMap::new();
+    for (alg, hex_value, len) in [("sha256", sha256, 32), ("sha512", sha512, 64)] {
+        if let Some(h) = hex_value {
+            let b =
+                hex::decode(h).map_err(|_| msg(format!("invalid {alg} hex contents provided")))?;
+            if b.len() != len {
+                return Err(msg(format!("invalid {alg} hex contents provided")));
+            }
+            hashes.insert(alg.to_owned(), HashBytes(b));
+        }
+    }
+    if hashes.is_empty() {
+        return Err(msg("Must specify at least one hash algorithm to add"));
+    }
+    let algs: Vec<String> = hashes.keys().cloned().collect();
+    let meta = FileMeta {
+        custom: None,
+        hashes,
+        length: size,
+        extra: Default::default(),
+    };
+    stage_add(ctx, &g, target, &meta, roles, publish_now, out)?;
+    writeln!(
+        out,
+        "Addition of target \"{target}\" by {} hash to repository \"{g}\" staged for next publish.",
+        algs.join(", ")
+    )?;
+    Ok(())
+}
+
+fn stage_add(
+    ctx: &Context,
+    g: &Gun,
+    target: &str,
+    meta: &FileMeta,
+    roles: &[String],
+    publish_now: bool,
+    out: &mut dyn Write,
+) -> CmdResult {
+    let cl = ctx.changelist(g);
+    for scope in scopes(roles)? {
+        cl.add(&target_change(ACTION_CREATE, &scope, target, Some(meta))?)?;
+    }
+    if publish_now {
+        writeln!(out, "Auto-publishing changes to {g}")?;
+        do_publish(ctx, g, &mut ctx.crypto()?)?;
+    }
+    Ok(())
+}
+
+/// `notary remove <gun> <target>`.
+pub fn remove(
+    ctx: &Context,
+    gun: &str,
+    target: &str,
+    roles: &[String],
+    publish_now: bool,
+    out: &mut dyn Write,
+) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    let cl = ctx.changelist(&g);
+    for scope in scopes(roles)? {
+        cl.add(&target_change(ACTION_DELETE, &scope, target, None)?)?;
+    }
+    writeln!(out, "Removal of {target} from {g} staged for next publish.")?;
+    if publish_now {
+        writeln!(out, "Auto-publishing changes to {g}")?;
+        do_publish(ctx, &g, &mut ctx.crypto()?)?;
+    }
+    Ok(())
+}
+
+/// `notary status <gun>`.
+pub fn status(ctx: &Context, gun: &str, out: &mut dyn Write) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    let (changes, _) = ctx.changelist(&g).list()?;
+    if changes.is_empty() {
+        writeln!(out, "No unpublished changes for {g}")?;
+        return Ok(());
+    }
+    write!(out, "Unpublished changes for {g}:\n\n")?;
+    let mut rows = vec![
+        ["#", "ACTION", "SCOPE", "TYPE", "PATH"]
+            .map(String::from)
+            .to_vec(),
+        ["-", "------", "-----", "----", "----"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for (i, c) in changes.iter().enumerate() {
+        let c = &c.change;
+        rows.push(vec![
+            i.to_string(),
+            c.action.clone(),
+            c.role.clone(),
+            c.change_type.clone(),
+            c.path.clone(),
+        ]);
+    }
+    write!(out, "{}", tabwrite(&rows))?;
+    Ok(())
+}
+
+/// `notary reset <gun> [-n N]... [--all]`.
+pub fn reset(
+    ctx: &Context,
+    gun: &str,
+    numbers: &[usize],
+    all: bool,
+    out: &mut dyn Write,
+) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    if !all && numbers.is_empty() {
+        return Err(msg("must specify changes to reset"));
+    }
+    let cl = ctx.changelist(&g);
+    if all {
+        cl.clear()?
+    } else {
+        cl.remove(numbers)?
+    }
+    writeln!(
+        out,
+        "Successfully reset specified changes for repository {g}"
+    )?;
+    Ok(())
+}
+
+fn do_publish(ctx: &Context, g: &Gun, cs: &mut CryptoService) -> CmdResult {
+    let cl = ctx.changelist(g);
+    let (changes, _) = cl.list()?;
+    let mut remote = ctx.remote(g)?;
+    let mut cache = FileCache::new(&ctx.trust_dir, g);
+    let applied = publish(
+        &mut remote,
+        &mut cache,
+        g,
+        cs,
+        &changes,
+        ctx.trust_pinning.clone(),
+        Utc::now(),
+    )?;
+    // Only what was published is cleared: a change staged meanwhile stays.
+    cl.remove_files(&applied)?;
+    Ok(())
+}
+
+/// `notary publish <gun>`.
+pub fn publish_cmd(ctx: &Context, gun: &str, out: &mut dyn Write) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    writeln!(out, "Pushing changes to {g}")?;
+    do_publish(ctx, &g, &mut ctx.crypto()?)?;
+    writeln!(out, "Successfully published changes for repository {g}")?;
+    Ok(())
+}
+
+fn read_repo(ctx: &Context, g: &Gun) -> anyhow_like::Result<notarius_tuf::repo::Repo> {
+    let mut remote = ctx.remote(g)?;
+    let mut cache = FileCache::new(&ctx.trust_dir, g);
+    let opts = UpdateOptions {
+        gun: g.to_string(),
+        trust_pinning: ctx.trust_pinning.clone(),
+        always_check_initialized: false,
+        now: Utc::now(),
+    };
+    let u = load_tuf_repo(&opts, &mut remote, &mut cache)?;
+    for w in &u.warnings {
+        eprintln!("{w}");
+    }
+    Ok(u.repo)
+}
+
+/// `notary list <gun> [-r role]...`.
+pub fn list(ctx: &Context, gun: &str, roles: &[String], out: &mut dyn Write) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    let repo = read_repo(ctx, &g)?;
+    write!(out, "{}", pretty_targets(list_targets(&repo, roles)?))?;
+    Ok(())
+}
+
+/// `notary lookup <gun> <target>`.
+pub fn lookup(ctx: &Context, gun: &str, target: &str, out: &mut dyn Write) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    let repo = read_repo(ctx, &g)?;
+    let t = lookup_target(&repo, target, &[])
+        .ok_or_else(|| msg(format!("No valid trust data for {target}")))?;
+    writeln!(
+        out,
+        "{} sha256:{} {}",
+        t.name,
+        t.meta.sha256().map(hex::encode).unwrap_or_default(),
+        t.meta.length
+    )?;
+    Ok(())
+}
+
+/// `notary key list`.
+pub fn key_list(ctx: &Context, out: &mut dyn Write) -> CmdResult {
+    let ks = FileKeyStore::open(&ctx.trust_dir)?;
+    let location = ks.dir().display().to_string();
+    let rows = ks
+        .list()?
+        .into_iter()
+        .map(|(id, i)| KeyRow {
+            role: i.role,
+            gun: i.gun,
+            key_id: id,
+            location: location.clone(),
+        })
+        .collect();
+    write!(out, "\n{}\n", pretty_keys(rows))?;
+    Ok(())
+}
