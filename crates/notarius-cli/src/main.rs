@@ -111,14 +111,45 @@ enum Cmd {
         #[command(subcommand)]
         cmd: KeyCmd,
     },
+    /// Operates on delegations
+    Delegation {
+        #[command(subcommand)]
+        cmd: DelegationCmd,
+    },
     /// Print the version number of notarius
     Version,
+}
+
+#[derive(Subcommand)]
+enum DelegationCmd {
+    /// Add a delegation: keys (certificate or public key PEM) and/or paths
+    Add {
+        gun: String,
+        role: String,
+        keys: Vec<PathBuf>,
+        #[arg(long = "paths", value_delimiter = ',')]
+        paths: Vec<String>,
+        #[arg(long = "all-paths")]
+        all_paths: bool,
+        #[arg(short = 'p', long = "publish")]
+        publish: bool,
+    },
+    /// List the delegations of a repository
+    List { gun: String },
 }
 
 #[derive(Subcommand)]
 enum KeyCmd {
     /// Lists keys
     List,
+    /// Imports private keys from PEM files
+    Import {
+        files: Vec<PathBuf>,
+        #[arg(short = 'r', long = "role")]
+        role: Option<String>,
+        #[arg(short = 'g', long = "gun")]
+        gun: Option<String>,
+    },
 }
 
 /// `~/.notary/config.json`, the parts notarius reads.
@@ -266,6 +297,23 @@ fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
         Cmd::Reset { gun, number, all } => commands::reset(&ctx, gun, number, *all, out),
         Cmd::Publish { gun } => commands::publish_cmd(&ctx, gun, out),
         Cmd::Key { cmd: KeyCmd::List } => commands::key_list(&ctx, out),
+        Cmd::Key {
+            cmd: KeyCmd::Import { files, role, gun },
+        } => commands::key_import(&ctx, files, role.as_deref(), gun.as_deref()),
+        Cmd::Delegation {
+            cmd:
+                DelegationCmd::Add {
+                    gun,
+                    role,
+                    keys,
+                    paths,
+                    all_paths,
+                    publish,
+                },
+        } => commands::delegation_add(&ctx, gun, role, keys, paths, *all_paths, *publish, out),
+        Cmd::Delegation {
+            cmd: DelegationCmd::List { gun },
+        } => commands::delegation_list(&ctx, gun, out),
         Cmd::Version => {
             writeln!(
                 out,

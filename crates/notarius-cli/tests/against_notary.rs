@@ -162,3 +162,142 @@ fn failures_print_notarys_fatal_line() {
     assert!(!o.status.success());
     assert!(!trust.path().join("tuf").exists() || !trust.path().join("../escape").exists());
 }
+
+#[test]
+fn delegations_made_by_notarius_are_read_by_notary() {
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let peer = Peer::start(&scripts);
+    let trust = tempfile::tempdir().unwrap();
+    let gun = "example.com/cli-delegations";
+    let key = trust.path().join("deleg.pem");
+    let public = trust.path().join("deleg.pub");
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl").args(args).output().unwrap();
+        assert!(o.status.success(), "openssl {args:?}: {}", text(&o));
+    };
+    run(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        key.to_str().unwrap(),
+    ]);
+    run(&[
+        "ec",
+        "-in",
+        key.to_str().unwrap(),
+        "-pubout",
+        "-out",
+        public.to_str().unwrap(),
+    ]);
+    let file = trust.path().join("payload");
+    std::fs::write(&file, b"release bits").unwrap();
+
+    ok(notarius(trust.path(), &["init", "-p", gun], &peer), "init");
+    ok(
+        notarius(
+            trust.path(),
+            &[
+                "key",
+                "import",
+                key.to_str().unwrap(),
+                "-r",
+                "targets/releases",
+            ],
+            &peer,
+        ),
+        "key import",
+    );
+    let out = ok(
+        notarius(
+            trust.path(),
+            &[
+                "delegation",
+                "add",
+                gun,
+                "targets/releases",
+                public.to_str().unwrap(),
+                "--all-paths",
+                "-p",
+            ],
+            &peer,
+        ),
+        "delegation add",
+    );
+    assert!(
+        out.contains("Addition of delegation role targets/releases with keys ["),
+        "{out}"
+    );
+    ok(
+        notarius(
+            trust.path(),
+            &[
+                "add",
+                "-r",
+                "targets/releases",
+                gun,
+                "rel-1",
+                file.to_str().unwrap(),
+                "-p",
+            ],
+            &peer,
+        ),
+        "add -r",
+    );
+
+    let fresh = tempfile::tempdir().unwrap();
+    let theirs = ok(
+        notary(fresh.path(), &["list", gun], Some(&peer)),
+        "notary list",
+    );
+    assert!(
+        theirs
+            .lines()
+            .any(|l| l.starts_with("rel-1") && l.trim_end().ends_with("targets/releases")),
+        "{theirs}"
+    );
+    let fresh2 = tempfile::tempdir().unwrap();
+    assert_eq!(
+        ok(
+            notarius(fresh2.path(), &["list", gun], &peer),
+            "notarius list"
+        ),
+        theirs
+    );
+    assert_eq!(
+        ok(
+            notarius(fresh2.path(), &["delegation", "list", gun], &peer),
+            "notarius delegation list"
+        ),
+        ok(
+            notary(fresh.path(), &["delegation", "list", gun], Some(&peer)),
+            "notary delegation list"
+        )
+    );
+    // notary signs into the delegation with the key notarius imported.
+    ok(
+        notary(
+            trust.path(),
+            &[
+                "add",
+                "-r",
+                "targets/releases",
+                gun,
+                "rel-2",
+                file.to_str().unwrap(),
+                "-p",
+            ],
+            Some(&peer),
+        ),
+        "notary add -r",
+    );
+    let ours = ok(
+        notarius(fresh2.path(), &["list", gun], &peer),
+        "notarius list",
+    );
+    assert!(ours.contains("rel-2"), "{ours}");
+}

@@ -76,6 +76,56 @@ impl Change {
     }
 }
 
+/// The payload of a delegation change (Notary's `TUFDelegation`; every field omitted when empty).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TufDelegation {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub new_name: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub threshold: i64,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_vec"
+    )]
+    pub add_keys: Vec<notarius_tuf::keys::PublicKey>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_vec"
+    )]
+    pub remove_keys: Vec<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_vec"
+    )]
+    pub add_paths: Vec<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_vec"
+    )]
+    pub remove_paths: Vec<String>,
+    #[serde(
+        default,
+        rename = "clear_paths",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub clear_paths: bool,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+fn null_vec<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
+    use serde::Deserialize as _;
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
 /// Why the changelist could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangelistError {

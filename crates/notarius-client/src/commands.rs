@@ -362,3 +362,223 @@ pub fn key_list(ctx: &Context, out: &mut dyn Write) -> CmdResult {
     write!(out, "\n{}\n", pretty_keys(rows))?;
     Ok(())
 }
+
+fn delegation_change(
+    action: &str,
+    role_name: &str,
+    td: &crate::changelist::TufDelegation,
+) -> anyhow_like::Result<Change> {
+    Ok(Change {
+        action: action.into(),
+        role: role_name.into(),
+        change_type: crate::changelist::TYPE_DELEGATION.into(),
+        path: String::new(),
+        data: Some(serde_json::to_vec(td)?),
+    })
+}
+
+/// `notary delegation add <gun> <role> [cert or public key PEM]... [--paths p]... [--all-paths]`.
+#[allow(clippy::too_many_arguments, reason = "one argument per notary flag")]
+pub fn delegation_add(
+    ctx: &Context,
+    gun: &str,
+    role_name: &str,
+    key_files: &[PathBuf],
+    paths: &[String],
+    all_paths: bool,
+    publish_now: bool,
+    out: &mut dyn Write,
+) -> CmdResult {
+    use crate::changelist::TufDelegation;
+    let g = ctx.gun(gun)?;
+    if !role::is_delegation(role_name) {
+        return Err(msg(format!(
+            "failed to create delegation: tuf: invalid role {role_name}. invalid delegation role name"
+        )));
+    }
+    if key_files.is_empty() && paths.is_empty() && !all_paths {
+        return Err(msg(
+            "must specify the Global Unique Name and the role of the delegation along with the public key certificate paths and/or a list of paths to add",
+        ));
+    }
+    let mut keys = Vec::new();
+    for f in key_files {
+        let bytes = std::fs::read(f).map_err(|e| msg(format!("{}: {e}", f.display())))?;
+        keys.push(
+            notarius_crypto::keyfile::public_key_from_pem(&bytes, Utc::now())
+                .map_err(|e| msg(format!("{}: {e}", f.display())))?,
+        );
+    }
+    let mut paths = paths.to_vec();
+    if all_paths {
+        paths = vec![String::new()];
+    }
+    let cl = ctx.changelist(&g);
+    if !keys.is_empty() {
+        cl.add(&delegation_change(
+            ACTION_CREATE,
+            role_name,
+            &TufDelegation {
+                threshold: 1,
+                add_keys: keys.clone(),
+                ..Default::default()
+            },
+        )?)?;
+    }
+    if !paths.is_empty() {
+        cl.add(&delegation_change(
+            ACTION_CREATE,
+            role_name,
+            &TufDelegation {
+                add_paths: paths.clone(),
+                ..Default::default()
+            },
+        )?)?;
+    }
+    let ids: Vec<&str> = keys.iter().map(|k| k.canonical_id()).collect();
+    let mut items = String::new();
+    if !ids.is_empty() {
+        items.push_str(&format!("with keys [{}], ", ids.join(" ")));
+    }
+    if !paths.is_empty() {
+        items.push_str(&format!(
+            "with paths [{}], ",
+            pretty_paths(&paths).join("\n")
+        ));
+    }
+    write!(
+        out,
+        "\nAddition of delegation role {role_name} {items}to repository \"{g}\" staged for next publish.\n\n"
+    )?;
+    if publish_now {
+        writeln!(out, "Auto-publishing changes to {g}")?;
+        do_publish(ctx, &g, &mut ctx.crypto()?)?;
+        writeln!(out, "Successfully published changes for repository {g}")?;
+    }
+    Ok(())
+}
+
+fn pretty_paths(paths: &[String]) -> Vec<String> {
+    let mut p = paths.to_vec();
+    p.sort();
+    p.into_iter()
+        .map(|s| {
+            if s.is_empty() {
+                "\"\" <all paths>".to_owned()
+            } else {
+                s
+            }
+        })
+        .collect()
+}
+
+/// `notary delegation list <gun>`: every delegation in the repository, key IDs canonical.
+pub fn delegation_list(ctx: &Context, gun: &str, out: &mut dyn Write) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    let repo = read_repo(ctx, &g)?;
+    let mut roles: Vec<(String, Vec<String>, Vec<String>, i64)> = Vec::new();
+    repo.walk_targets("", "", &[], |t, _| {
+        for d in &t.signed.delegations.roles {
+            let ids = d
+                .keyids
+                .iter()
+                .map(|id| {
+                    t.signed
+                        .delegations
+                        .keys
+                        .get(id)
+                        .map(|k| k.canonical_id().to_owned())
+                        .unwrap_or_else(|| id.clone())
+                })
+                .collect();
+            roles.push((d.name.clone(), d.paths.clone(), ids, d.threshold));
+        }
+        Ok(notarius_tuf::repo::Walk::Continue)
+    })?;
+    if roles.is_empty() {
+        write!(out, "\n\nNo delegations present in this repository.\n\n\n")?;
+        return Ok(());
+    }
+    roles.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut rows = vec![
+        ["ROLE", "PATHS", "KEY IDS", "THRESHOLD"]
+            .map(String::from)
+            .to_vec(),
+        ["----", "-----", "-------", "---------"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for (name, paths, ids, threshold) in roles {
+        let pp = pretty_paths(&paths);
+        rows.push(vec![
+            name,
+            pp.first().cloned().unwrap_or_default(),
+            ids.first().cloned().unwrap_or_default(),
+            threshold.to_string(),
+        ]);
+        for i in 1..pp.len().max(ids.len()) {
+            rows.push(vec![
+                String::new(),
+                pp.get(i).cloned().unwrap_or_default(),
+                ids.get(i).cloned().unwrap_or_default(),
+                String::new(),
+            ]);
+        }
+    }
+    write!(out, "\n{}\n", tabwrite(&rows))?;
+    Ok(())
+}
+
+/// `notary key import <pem>... [-r role] [-g gun]`: an unencrypted key is encrypted with a
+/// passphrase for its role; an encrypted one is stored as it is under its `path` header.
+pub fn key_import(
+    ctx: &Context,
+    files: &[PathBuf],
+    role_flag: Option<&str>,
+    gun_flag: Option<&str>,
+) -> CmdResult {
+    use notarius_crypto::keyfile::{KeyFile, go_pem_encode};
+    let ks = FileKeyStore::open(&ctx.trust_dir)?;
+    let mut retriever: EnvRetriever<ConstantRetriever> = EnvRetriever::from_process_env(None);
+    for f in files {
+        let bytes = std::fs::read(f).map_err(|e| msg(format!("{}: {e}", f.display())))?;
+        let kf = KeyFile::parse(&bytes)?;
+        let role_name = kf
+            .header("role")
+            .map(str::to_owned)
+            .or(role_flag.map(str::to_owned))
+            .unwrap_or_else(|| "delegation".to_owned());
+        let gun = kf
+            .header("gun")
+            .map(str::to_owned)
+            .or(gun_flag.map(str::to_owned))
+            .unwrap_or_default();
+        if matches!(role_name.as_str(), "targets" | "snapshot" | "timestamp") && gun.is_empty() {
+            return Err(msg("failed to import all keys: invalid key pem block"));
+        }
+        if kf.is_encrypted() {
+            let Some(path) = kf.header("path") else {
+                return Err(msg("failed to import all keys: invalid key pem block"));
+            };
+            let id = std::path::Path::new(path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut headers: Vec<(&str, &str)> = vec![("role", role_name.as_str())];
+            let keep_gun = !(role_name == role::ROOT
+                || role::is_delegation(&role_name)
+                || !role::is_valid_role(&role_name));
+            if keep_gun && !gun.is_empty() {
+                headers.push(("gun", gun.as_str()));
+            }
+            ks.add_raw(
+                &id,
+                go_pem_encode(&kf.label, &headers, kf.body()).as_bytes(),
+            )?;
+        } else {
+            let key = kf.decrypt("")?;
+            ks.add(&key, &role_name, &gun, &mut retriever)?;
+        }
+    }
+    Ok(())
+}

@@ -129,7 +129,9 @@ pub fn publish(
     trust_pinning: notarius_tuf::trust::TrustPinConfig,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, PublishError> {
-    use crate::changelist::{ACTION_CREATE, ACTION_DELETE, TYPE_TARGET};
+    use crate::changelist::{
+        ACTION_CREATE, ACTION_DELETE, ACTION_UPDATE, TYPE_DELEGATION, TYPE_TARGET,
+    };
     let opts = notarius_tuf::update::UpdateOptions {
         gun: gun.to_string(),
         trust_pinning,
@@ -147,14 +149,8 @@ pub fn publish(
     let mut applied = Vec::new();
     for c in changes {
         let ch = &c.change;
-        if ch.change_type != TYPE_TARGET {
-            return Err(PublishError::Unsupported(format!(
-                "{} changes",
-                ch.change_type
-            )));
-        }
-        match ch.action.as_str() {
-            ACTION_CREATE => {
+        match (ch.change_type.as_str(), ch.action.as_str()) {
+            (TYPE_TARGET, ACTION_CREATE) => {
                 let meta: FileMeta = serde_json::from_slice(ch.data.as_deref().unwrap_or_default())
                     .map_err(|e| PublishError::Unsupported(format!("change {}: {e}", c.file)))?;
                 repo.add_targets(
@@ -164,10 +160,29 @@ pub fn publish(
                     local + TARGETS_EXPIRY,
                 )?;
             }
-            ACTION_DELETE => {
+            (TYPE_TARGET, ACTION_DELETE) => {
                 repo.remove_targets(&ch.role, std::slice::from_ref(&ch.path), &has_key)?
             }
-            other => return Err(PublishError::Unsupported(format!("action {other}"))),
+            (TYPE_DELEGATION, ACTION_CREATE | ACTION_UPDATE) => {
+                let td: crate::changelist::TufDelegation = serde_json::from_slice(
+                    ch.data.as_deref().unwrap_or_default(),
+                )
+                .map_err(|e| PublishError::Unsupported(format!("change {}: {e}", c.file)))?;
+                if role::is_wild_delegation(&ch.role) {
+                    return Err(PublishError::Unsupported("delegation purge".into()));
+                }
+                let update = notarius_tuf::repo_edit::DelegationUpdate {
+                    add_keys: td.add_keys,
+                    remove_keys: td.remove_keys,
+                    add_paths: td.add_paths,
+                    remove_paths: td.remove_paths,
+                    clear_paths: td.clear_paths,
+                    threshold: if td.threshold == 0 { 1 } else { td.threshold },
+                };
+                repo.update_delegation(&ch.role, &update, &has_key, local + TARGETS_EXPIRY)?;
+            }
+            (TYPE_DELEGATION, ACTION_DELETE) => repo.delete_delegation(&ch.role, &has_key)?,
+            (t, a) => return Err(PublishError::Unsupported(format!("{a} of {t} changes"))),
         }
         applied.push(c.file.clone());
     }

@@ -199,3 +199,47 @@ mod tests {
         ));
     }
 }
+
+/// A public key from PEM as `notary delegation add` reads it (Notary's `ParsePEMPublicKey`): a
+/// `CERTIFICATE` becomes an x509 key (and must be currently valid), a `PUBLIC KEY` an `ecdsa`,
+/// `rsa` or `ed25519` key.
+pub fn public_key_from_pem(
+    bytes: &[u8],
+    now: notarius_tuf::time::Instant,
+) -> Result<notarius_tuf::keys::PublicKey, KeyError> {
+    use crate::der::{self, Reader, oids};
+    use notarius_tuf::keys::{KeyType, PublicKey};
+    let block =
+        pem::parse(bytes).map_err(|e| KeyError::Invalid(format!("no valid PEM block: {e}")))?;
+    match block.tag() {
+        "CERTIFICATE" => {
+            let certs = notarius_tuf::trust::load_cert_bundle(bytes).map_err(KeyError::Invalid)?;
+            let leaf = &certs[0];
+            leaf.validate(true, now)
+                .map_err(|e| KeyError::Invalid(e.to_string()))?;
+            notarius_tuf::trust::cert_bundle_to_key(leaf, &[])
+                .ok_or_else(|| KeyError::UnsupportedType("certificate key".into()))
+        }
+        "PUBLIC KEY" => {
+            let spki = block.contents();
+            let mut r = Reader::new(Reader::new(spki).read(der::SEQUENCE)?);
+            let mut alg = Reader::new(r.read(der::SEQUENCE)?);
+            let oid = alg.read(der::OID)?;
+            match oid {
+                o if o == oids::EC_PUBLIC_KEY => Ok(PublicKey::new(KeyType::Ecdsa, spki.to_vec())),
+                o if o == oids::RSA => Ok(PublicKey::new(KeyType::Rsa, spki.to_vec())),
+                o if o == oids::ED25519 => {
+                    let bits = r.read(der::BIT_STRING)?;
+                    match bits.split_first() {
+                        Some((0, k)) if k.len() == 32 => {
+                            Ok(PublicKey::new(KeyType::Ed25519, k.to_vec()))
+                        }
+                        _ => Err(KeyError::MalformedEd25519),
+                    }
+                }
+                _ => Err(KeyError::UnsupportedType("public key algorithm".into())),
+            }
+        }
+        other => Err(KeyError::UnsupportedType(other.to_owned())),
+    }
+}
