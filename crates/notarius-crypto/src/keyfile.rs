@@ -156,50 +156,6 @@ impl KeyFile {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::private::Algorithm;
-
-    #[test]
-    fn headers_in_go_order() {
-        let k = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
-        let pem = encode_key_file(&k, "targets", "example.com/app", "pw");
-        let lines: Vec<&str> = pem.lines().collect();
-        assert_eq!(lines[0], "-----BEGIN ENCRYPTED PRIVATE KEY-----");
-        assert_eq!(lines[1], "gun: example.com/app");
-        assert_eq!(lines[2], "role: targets");
-        assert_eq!(lines[3], "");
-        assert!(lines[4..lines.len() - 1].iter().all(|l| l.len() <= 64));
-        let f = KeyFile::parse(pem.as_bytes()).unwrap();
-        assert_eq!((f.role(), f.gun()), ("targets", "example.com/app"));
-        assert_eq!(f.decrypt("pw").unwrap().public_key(), k.public_key());
-        assert!(matches!(f.decrypt("bad"), Err(KeyError::IncorrectPassword)));
-        let plain = encode_key_file(&k, "root", "", "");
-        assert!(plain.starts_with("-----BEGIN PRIVATE KEY-----\nrole: root\n\n"));
-        assert_eq!(
-            KeyFile::parse(plain.as_bytes())
-                .unwrap()
-                .decrypt("")
-                .unwrap()
-                .public_key(),
-            k.public_key()
-        );
-        let legacy = go_pem_encode(
-            "EC PRIVATE KEY",
-            &[
-                ("role", "x"),
-                ("DEK-Info", "y"),
-                ("Proc-Type", "4,ENCRYPTED"),
-            ],
-            b"z",
-        );
-        assert!(legacy.starts_with(
-            "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: y\nrole: x\n\n"
-        ));
-    }
-}
-
 /// A public key from PEM as `notary delegation add` reads it (Notary's `ParsePEMPublicKey`): a
 /// `CERTIFICATE` becomes an x509 key (and must be currently valid), a `PUBLIC KEY` an `ecdsa`,
 /// `rsa` or `ed25519` key.
@@ -241,5 +197,49 @@ pub fn public_key_from_pem(
             }
         }
         other => Err(KeyError::UnsupportedType(other.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::private::Algorithm;
+
+    #[test]
+    fn headers_in_go_order() {
+        let k = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
+        let pem = encode_key_file(&k, "targets", "example.com/app", "pw");
+        let lines: Vec<&str> = pem.lines().collect();
+        assert_eq!(lines[0], "-----BEGIN ENCRYPTED PRIVATE KEY-----");
+        assert_eq!(lines[1], "gun: example.com/app");
+        assert_eq!(lines[2], "role: targets");
+        assert_eq!(lines[3], "");
+        assert!(lines[4..lines.len() - 1].iter().all(|l| l.len() <= 64));
+        let f = KeyFile::parse(pem.as_bytes()).unwrap();
+        assert_eq!((f.role(), f.gun()), ("targets", "example.com/app"));
+        assert_eq!(f.decrypt("pw").unwrap().public_key(), k.public_key());
+        assert!(matches!(f.decrypt("bad"), Err(KeyError::IncorrectPassword)));
+        let plain = encode_key_file(&k, "root", "", "");
+        assert!(plain.starts_with("-----BEGIN PRIVATE KEY-----\nrole: root\n\n"));
+        assert_eq!(
+            KeyFile::parse(plain.as_bytes())
+                .unwrap()
+                .decrypt("")
+                .unwrap()
+                .public_key(),
+            k.public_key()
+        );
+        let legacy = go_pem_encode(
+            "EC PRIVATE KEY",
+            &[
+                ("role", "x"),
+                ("DEK-Info", "y"),
+                ("Proc-Type", "4,ENCRYPTED"),
+            ],
+            b"z",
+        );
+        assert!(legacy.starts_with(
+            "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: y\nrole: x\n\n"
+        ));
     }
 }
