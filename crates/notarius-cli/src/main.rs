@@ -106,6 +106,23 @@ enum Cmd {
     },
     /// Publishes the local trusted collection
     Publish { gun: String },
+    /// Verifies that a payload matches a target in the trusted collection
+    Verify {
+        gun: String,
+        target: String,
+        #[arg(short = 'i', long = "input")]
+        input: Option<PathBuf>,
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        #[arg(short = 'q', long = "quiet")]
+        quiet: bool,
+    },
+    /// Deletes the trust data of a repository
+    Delete {
+        gun: String,
+        #[arg(long = "remote")]
+        remote: bool,
+    },
     /// Operates on keys
     Key {
         #[command(subcommand)]
@@ -142,6 +159,15 @@ enum DelegationCmd {
 enum KeyCmd {
     /// Lists keys
     List,
+    /// Generates a new key
+    Generate {
+        #[arg(default_value = "ecdsa")]
+        algorithm: String,
+        #[arg(short = 'r', long = "role", default_value = "root")]
+        role: String,
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
     /// Imports private keys from PEM files
     Import {
         files: Vec<PathBuf>,
@@ -297,6 +323,32 @@ fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
         Cmd::Reset { gun, number, all } => commands::reset(&ctx, gun, number, *all, out),
         Cmd::Publish { gun } => commands::publish_cmd(&ctx, gun, out),
         Cmd::Key { cmd: KeyCmd::List } => commands::key_list(&ctx, out),
+        Cmd::Key {
+            cmd:
+                KeyCmd::Generate {
+                    algorithm,
+                    role,
+                    output,
+                },
+        } => commands::key_generate(&ctx, algorithm, role, output.as_deref(), out),
+        Cmd::Verify {
+            gun,
+            target,
+            input,
+            output,
+            quiet,
+        } => {
+            let payload = match input {
+                Some(p) => std::fs::read(p)?,
+                None => {
+                    let mut b = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
+                    b
+                }
+            };
+            commands::verify(&ctx, gun, target, &payload, *quiet, output.as_deref(), out)
+        }
+        Cmd::Delete { gun, remote } => commands::delete(&ctx, gun, *remote, out),
         Cmd::Key {
             cmd: KeyCmd::Import { files, role, gun },
         } => commands::key_import(&ctx, files, role.as_deref(), gun.as_deref()),

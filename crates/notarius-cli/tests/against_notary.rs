@@ -301,3 +301,107 @@ fn delegations_made_by_notarius_are_read_by_notary() {
     );
     assert!(ours.contains("rel-2"), "{ours}");
 }
+
+#[test]
+fn verify_delete_and_generate() {
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let peer = Peer::start(&scripts);
+    let trust = tempfile::tempdir().unwrap();
+    let gun = "example.com/cli-verify";
+    let file = trust.path().join("payload");
+    std::fs::write(&file, b"the real bits").unwrap();
+    let bad = trust.path().join("bad");
+    std::fs::write(&bad, b"the fake bits").unwrap();
+    ok(notarius(trust.path(), &["init", "-p", gun], &peer), "init");
+    ok(
+        notarius(
+            trust.path(),
+            &["add", gun, "v1", file.to_str().unwrap(), "-p"],
+            &peer,
+        ),
+        "add",
+    );
+
+    let out = ok(
+        notarius(
+            trust.path(),
+            &["verify", gun, "v1", "-i", file.to_str().unwrap()],
+            &peer,
+        ),
+        "verify",
+    );
+    assert_eq!(out, "the real bits");
+    let o = notarius(
+        trust.path(),
+        &["verify", gun, "v1", "-i", bad.to_str().unwrap()],
+        &peer,
+    );
+    assert!(!o.status.success());
+    let ours = String::from_utf8_lossy(&o.stdout).into_owned();
+    let theirs = text(&notary(
+        trust.path(),
+        &["verify", gun, "v1", "-i", bad.to_str().unwrap()],
+        Some(&peer),
+    ));
+    for t in [&ours, &theirs] {
+        assert!(
+            t.contains("* fatal: data not present in the trusted collection, sha"),
+            "{t}"
+        );
+        assert!(!t.contains("the fake bits"), "nothing echoed: {t}");
+    }
+    let o = notarius(
+        trust.path(),
+        &["verify", gun, "nope", "-i", file.to_str().unwrap()],
+        &peer,
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("error retrieving target by name:nope, error:No valid trust data for nope")
+    );
+
+    let out = ok(
+        notarius(
+            trust.path(),
+            &["key", "generate", "ecdsa", "-r", "targets/dev"],
+            &peer,
+        ),
+        "key generate",
+    );
+    let id = out.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(
+        out.starts_with("Generated new ecdsa targets/dev key with keyID: "),
+        "{out}"
+    );
+    let listed = ok(
+        notary(trust.path(), &["key", "list"], Some(&peer)),
+        "notary key list",
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("targets/dev") && l.contains(&id)),
+        "{listed}"
+    );
+
+    let out = ok(
+        notarius(trust.path(), &["delete", gun, "--remote"], &peer),
+        "delete --remote",
+    );
+    assert_eq!(
+        out,
+        format!(
+            "Deleting trust data for repository {gun}\nSuccessfully deleted local and remote trust data for repository {gun}\n"
+        )
+    );
+    assert!(!trust.path().join("tuf").join(gun).exists());
+    let fresh = tempfile::tempdir().unwrap();
+    let o = notary(fresh.path(), &["list", gun], Some(&peer));
+    assert!(
+        !o.status.success() && text(&o).contains("does not have trust data"),
+        "{}",
+        text(&o)
+    );
+}

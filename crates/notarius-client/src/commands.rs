@@ -582,3 +582,111 @@ pub fn key_import(
     }
     Ok(())
 }
+
+/// `notary verify <gun> <target>`: the payload must match the target's hashes (and, beyond
+/// Notary, its length); it is then echoed to `output` (or stdout) unless `quiet`.
+pub fn verify(
+    ctx: &Context,
+    gun: &str,
+    target: &str,
+    payload: &[u8],
+    quiet: bool,
+    output: Option<&std::path::Path>,
+    out: &mut dyn Write,
+) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    let repo = read_repo(ctx, &g)?;
+    let t = lookup_target(&repo, target, &[]).ok_or_else(|| {
+        msg(format!(
+            "error retrieving target by name:{target}, error:No valid trust data for {target}"
+        ))
+    })?;
+    t.meta
+        .check_hashes(payload, target)
+        .map_err(|e| msg(format!("data not present in the trusted collection, {e}")))?;
+    if t.meta.length != payload.len() as i64 {
+        return Err(msg(format!(
+            "data not present in the trusted collection, length {} does not match the expected {}",
+            payload.len(),
+            t.meta.length
+        )));
+    }
+    if quiet {
+        return Ok(());
+    }
+    match output {
+        Some(p) => crate::fsutil::write_private_atomic(p, payload)?,
+        None => out.write_all(payload)?,
+    }
+    Ok(())
+}
+
+/// `notary delete <gun> [--remote]`: the local trust data (keys stay), and with `remote` the
+/// server's.
+pub fn delete(ctx: &Context, gun: &str, remote: bool, out: &mut dyn Write) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    writeln!(out, "Deleting trust data for repository {g}")?;
+    if remote {
+        ctx.remote(&g)?.delete_all()?;
+    }
+    let dir = ctx.trust_dir.join("tuf").join(g.as_str());
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(msg(format!("{}: {e}", dir.display()))),
+    }
+    writeln!(
+        out,
+        "Successfully deleted local{} trust data for repository {g}",
+        if remote { " and remote" } else { "" }
+    )?;
+    Ok(())
+}
+
+/// `notary key generate [ecdsa] [-r role] [-o prefix]`.
+pub fn key_generate(
+    ctx: &Context,
+    algorithm: &str,
+    role_name: &str,
+    output: Option<&std::path::Path>,
+    out: &mut dyn Write,
+) -> CmdResult {
+    use notarius_crypto::passphrase::PassphraseRetriever as _;
+    use notarius_crypto::private::{Algorithm, PrivateKey};
+    if !algorithm.eq_ignore_ascii_case("ecdsa") {
+        return Err(msg("Algorithm not allowed, possible values are: ECDSA"));
+    }
+    match output {
+        None => {
+            let mut cs = ctx.crypto()?;
+            let pk = cs.create(role_name, "", Algorithm::Ecdsa)?;
+            writeln!(
+                out,
+                "Generated new ecdsa {role_name} key with keyID: {}",
+                pk.id()
+            )?;
+        }
+        Some(prefix) => {
+            let key = PrivateKey::generate(Algorithm::Ecdsa)?;
+            let mut retriever: EnvRetriever<ConstantRetriever> =
+                EnvRetriever::from_process_env(None);
+            let pass = retriever.passphrase(key.id(), role_name, true, 0)?;
+            let pem = notarius_crypto::keyfile::encode_key_file(&key, role_name, "", &pass);
+            let key_path = std::path::PathBuf::from(format!("{}-key.pem", prefix.display()));
+            let pub_path = std::path::PathBuf::from(format!("{}.pem", prefix.display()));
+            crate::fsutil::write_private_atomic(&key_path, pem.as_bytes())?;
+            let public = notarius_crypto::keyfile::go_pem_encode(
+                "PUBLIC KEY",
+                &[("role", role_name)],
+                key.public_key().public(),
+            );
+            crate::fsutil::write_private_atomic(&pub_path, public.as_bytes())?;
+            writeln!(
+                out,
+                "Generated new ecdsa {role_name} key with keyID: {}",
+                key.id()
+            )?;
+        }
+    }
+    Ok(())
+}
