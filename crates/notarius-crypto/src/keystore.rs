@@ -158,6 +158,8 @@ impl FileKeyStore {
         let passphrase = loop {
             match retriever.passphrase(key.id(), role_name, true, attempt) {
                 Ok(p) => break p,
+                // Asking again cannot help; say where a passphrase can come from.
+                Err(GiveUp::NoInput) => return Err(KeyStoreError::GiveUp(GiveUp::NoInput)),
                 Err(_) if attempt < MAX_ATTEMPTS => attempt += 1,
                 Err(_) => return Err(KeyStoreError::AttemptsExceeded),
             }
@@ -201,7 +203,10 @@ impl FileKeyStore {
                 }
                 let pass = retriever
                     .passphrase(id, &role_name, false, attempt)
-                    .map_err(|_| KeyStoreError::PasswordInvalid)?;
+                    .map_err(|e| match e {
+                        GiveUp::NoInput => KeyStoreError::GiveUp(GiveUp::NoInput),
+                        _ => KeyStoreError::PasswordInvalid,
+                    })?;
                 match file.decrypt(&pass) {
                     Ok(k) => break k,
                     Err(KeyError::IncorrectPassword | KeyError::LegacyDecrypt) => attempt += 1,
@@ -484,6 +489,43 @@ mod tests {
             ks.get("../../etc/passwd", &mut pw("x")),
             Err(KeyStoreError::BadKeyId(_))
         ));
+    }
+
+    #[test]
+    fn no_passphrase_source_says_where_one_can_come_from() {
+        struct Nothing;
+        impl PassphraseRetriever for Nothing {
+            fn passphrase(
+                &mut self,
+                _: &str,
+                _: &str,
+                _: bool,
+                _: u32,
+            ) -> Result<crate::passphrase::Passphrase, GiveUp> {
+                Err(GiveUp::NoInput)
+            }
+        }
+        let t = tempfile::tempdir().unwrap();
+        let ks = FileKeyStore::open(t.path()).unwrap();
+        let k = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
+        let e = ks.add(&k, "targets", "g", &mut Nothing).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("Please either use environment variables"),
+            "{e}"
+        );
+        assert_eq!(
+            fs::read_dir(ks.dir()).unwrap().count(),
+            0,
+            "nothing written"
+        );
+        ks.add(&k, "targets", "g", &mut pw("secret12")).unwrap();
+        let e = ks.get(k.id(), &mut Nothing).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("Please either use environment variables"),
+            "{e}"
+        );
     }
 
     #[test]
