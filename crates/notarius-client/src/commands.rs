@@ -50,7 +50,8 @@ impl Context {
     }
 
     fn crypto(&self) -> anyhow_like::Result<CryptoService> {
-        let retriever: EnvRetriever<ConstantRetriever> = EnvRetriever::from_process_env(None);
+        let prompt = notarius_crypto::passphrase::PromptRetriever::new(TtyTerminal);
+        let retriever = EnvRetriever::from_process_env(Some(prompt));
         Ok(CryptoService::new(
             vec![Box::new(FileKeyStore::open(&self.trust_dir)?)],
             Box::new(retriever),
@@ -63,6 +64,19 @@ impl Context {
 
     fn changelist(&self, gun: &Gun) -> FileChangelist {
         FileChangelist::new(&self.trust_dir, gun)
+    }
+}
+
+/// The controlling terminal, for passphrase prompts (`/dev/tty`, so they work with redirected
+/// standard streams and never echo).
+pub struct TtyTerminal;
+
+impl notarius_crypto::passphrase::Terminal for TtyTerminal {
+    fn read_hidden(&mut self, prompt: &str) -> Option<String> {
+        rpassword::prompt_password(prompt).ok()
+    }
+    fn say(&mut self, line: &str) {
+        println!("{line}");
     }
 }
 

@@ -159,3 +159,200 @@ mod tests {
         assert_eq!(r.passphrase("k", "root", false, 0), Err(GiveUp::NoInput));
     }
 }
+
+/// Where an interactive prompt reads and writes (a terminal in the CLI; a script in tests).
+pub trait Terminal {
+    /// Shows `prompt` and reads one line without echo; `None` when there is no terminal.
+    fn read_hidden(&mut self, prompt: &str) -> Option<String>;
+    /// Shows a line of text.
+    fn say(&mut self, line: &str);
+}
+
+const ROOT_KEY_WARNING: &str =
+    "You are about to create a new root signing key passphrase. This passphrase
+will be used to protect the most sensitive key in your signing system. Please
+choose a long, complex passphrase and be careful to keep the password and the
+key file itself secure and backed up. It is highly recommended that you use a
+password manager to generate the passphrase and keep it safe. There will be no
+way to recover this key. You can find the key in your config directory.";
+
+/// Notary's interactive retriever (`passphrase.PromptRetriever`): its prompts, at least eight
+/// characters and a confirmation for new keys, three tries for existing ones, and one answer per
+/// role remembered for the rest of the command.
+pub struct PromptRetriever<T: Terminal> {
+    term: T,
+    cache: std::collections::HashMap<String, Passphrase>,
+}
+
+impl<T: Terminal> PromptRetriever<T> {
+    pub fn new(term: T) -> Self {
+        PromptRetriever {
+            term,
+            cache: Default::default(),
+        }
+    }
+}
+
+impl<T: Terminal> PassphraseRetriever for PromptRetriever<T> {
+    fn passphrase(
+        &mut self,
+        key_name: &str,
+        alias: &str,
+        create_new: bool,
+        attempt: u32,
+    ) -> Result<Passphrase, GiveUp> {
+        if attempt == 0 {
+            if alias == role::ROOT && create_new {
+                self.term.say(ROOT_KEY_WARNING);
+            }
+            if let Some(p) = self.cache.get(alias) {
+                return Ok(p.clone());
+            }
+        } else if !create_new {
+            if attempt > 3 {
+                return Err(GiveUp::TooManyAttempts);
+            }
+            self.term.say("Passphrase incorrect. Please retry.");
+        }
+        let with_id = if key_name.len() > 7 {
+            format!(" with ID {}", &key_name[..7])
+        } else {
+            String::new()
+        };
+        let prompt = if create_new {
+            format!("Enter passphrase for new {alias} key{with_id}: ")
+        } else {
+            format!("Enter passphrase for {alias} key{with_id}: ")
+        };
+        let pass = Zeroizing::new(
+            self.term
+                .read_hidden(&prompt)
+                .ok_or(GiveUp::NoInput)?
+                .trim()
+                .to_owned(),
+        );
+        if create_new {
+            if pass.len() < 8 {
+                self.term.say("Passphrase is too short. Please use a password manager to generate and store a good random passphrase.");
+                return Err(GiveUp::Other("passphrase is too short".into()));
+            }
+            let again = Zeroizing::new(
+                self.term
+                    .read_hidden(&format!("Repeat passphrase for new {alias} key{with_id}: "))
+                    .ok_or(GiveUp::NoInput)?
+                    .trim()
+                    .to_owned(),
+            );
+            if *again != *pass {
+                self.term.say("Passphrases do not match. Please retry.");
+                return Err(GiveUp::Other("passphrases do not match".into()));
+            }
+        }
+        self.cache.insert(alias.to_owned(), pass.clone());
+        Ok(pass)
+    }
+}
+
+#[cfg(test)]
+mod prompt_tests {
+    use super::*;
+
+    struct Script {
+        answers: Vec<&'static str>,
+        shown: Vec<String>,
+    }
+
+    impl Terminal for Script {
+        fn read_hidden(&mut self, prompt: &str) -> Option<String> {
+            self.shown.push(prompt.to_owned());
+            if self.answers.is_empty() {
+                None
+            } else {
+                Some(self.answers.remove(0).to_owned())
+            }
+        }
+        fn say(&mut self, line: &str) {
+            self.shown.push(line.to_owned());
+        }
+    }
+
+    #[test]
+    fn new_keys_need_eight_characters_twice() {
+        let mut r = PromptRetriever::new(Script {
+            answers: vec![
+                "short",
+                "longenough",
+                "different1",
+                "longenough",
+                "longenough",
+            ],
+            shown: vec![],
+        });
+        assert!(
+            r.passphrase("0123456789abcdef", "targets", true, 0)
+                .is_err()
+        );
+        assert!(
+            r.passphrase("0123456789abcdef", "targets", true, 1)
+                .is_err()
+        );
+        assert_eq!(
+            r.passphrase("0123456789abcdef", "targets", true, 2)
+                .unwrap()
+                .as_str(),
+            "longenough"
+        );
+        // Cached per role for the rest of the command.
+        assert_eq!(
+            r.passphrase("fedcba9876543210", "targets", false, 0)
+                .unwrap()
+                .as_str(),
+            "longenough"
+        );
+        let shown = &r.term.shown;
+        assert_eq!(
+            shown[0],
+            "Enter passphrase for new targets key with ID 0123456: "
+        );
+        assert!(shown.contains(&"Passphrase is too short. Please use a password manager to generate and store a good random passphrase.".to_owned()));
+        assert!(shown.contains(&"Passphrases do not match. Please retry.".to_owned()));
+        assert!(
+            shown.contains(&"Repeat passphrase for new targets key with ID 0123456: ".to_owned())
+        );
+    }
+
+    #[test]
+    fn existing_keys_get_three_retries_and_no_terminal_is_said() {
+        let mut r = PromptRetriever::new(Script {
+            answers: vec!["a", "b", "c", "d", "e"],
+            shown: vec![],
+        });
+        for attempt in 0..=3 {
+            assert!(
+                r.passphrase("0123456789abcdef", "root", false, attempt)
+                    .is_ok()
+            );
+        }
+        assert_eq!(
+            r.passphrase("0123456789abcdef", "root", false, 4),
+            Err(GiveUp::TooManyAttempts)
+        );
+        assert!(
+            r.term
+                .shown
+                .contains(&"Passphrase incorrect. Please retry.".to_owned())
+        );
+        let mut none = PromptRetriever::new(Script {
+            answers: vec![],
+            shown: vec![],
+        });
+        assert_eq!(
+            none.passphrase("0123456789abcdef", "root", true, 0),
+            Err(GiveUp::NoInput)
+        );
+        assert!(
+            none.term.shown[0]
+                .starts_with("You are about to create a new root signing key passphrase.")
+        );
+    }
+}
