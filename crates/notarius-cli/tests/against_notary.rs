@@ -405,3 +405,94 @@ fn verify_delete_and_generate() {
         text(&o)
     );
 }
+
+/// A publish that cannot sign (wrong passphrase) fails with Notary's message and loses nothing:
+/// the staged change stays, the server and the cache are as they were.
+#[test]
+fn a_failed_publish_changes_nothing() {
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let peer = Peer::start(&scripts);
+    let trust = tempfile::tempdir().unwrap();
+    let gun = "example.com/cli-failed-publish";
+    let file = trust.path().join("payload");
+    std::fs::write(&file, b"bits").unwrap();
+    ok(notarius(trust.path(), &["init", "-p", gun], &peer), "init");
+    ok(
+        notarius(
+            trust.path(),
+            &["add", gun, "v1", file.to_str().unwrap()],
+            &peer,
+        ),
+        "add",
+    );
+    let cache = trust.path().join("tuf").join(gun).join("metadata");
+    let snapshot = |d: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(d)
+            .map(|r| {
+                r.map(|e| e.unwrap())
+                    .map(|e| {
+                        (
+                            e.file_name().to_string_lossy().into_owned(),
+                            std::fs::read(e.path()).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let cache_before = snapshot(&cache);
+    let status_before = ok(notarius(trust.path(), &["status", gun], &peer), "status");
+    let fresh = tempfile::tempdir().unwrap();
+    let server_before = ok(
+        notary(fresh.path(), &["list", gun], Some(&peer)),
+        "notary list",
+    );
+
+    let o = Command::new(env!("CARGO_BIN_EXE_notarius"))
+        .args([
+            "-d",
+            trust.path().to_str().unwrap(),
+            "-s",
+            &peer.url,
+            "--tlscacert",
+            peer.ca().to_str().unwrap(),
+            "publish",
+            gun,
+        ])
+        .env("NOTARY_TARGETS_PASSPHRASE", "not the right one")
+        .env("NOTARY_SNAPSHOT_PASSPHRASE", "oursnapshotpass")
+        .env("HOME", trust.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("* fatal:"), "{out}");
+
+    assert_eq!(
+        ok(notarius(trust.path(), &["status", gun], &peer), "status"),
+        status_before,
+        "the change is still staged"
+    );
+    assert!(snapshot(&cache) == cache_before, "cache unchanged");
+    assert_eq!(
+        ok(
+            notary(fresh.path(), &["list", gun], Some(&peer)),
+            "notary list"
+        ),
+        server_before,
+        "server unchanged"
+    );
+    // With the right passphrase the same publish goes through.
+    ok(notarius(trust.path(), &["publish", gun], &peer), "publish");
+    assert!(
+        ok(
+            notary(fresh.path(), &["list", gun], Some(&peer)),
+            "notary list"
+        )
+        .contains("v1")
+    );
+}

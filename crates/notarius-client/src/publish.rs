@@ -139,7 +139,13 @@ pub fn publish(
         now,
     };
     let local = now.fixed_offset();
-    let mut repo = match notarius_tuf::update::load_tuf_repo(&opts, remote, cache) {
+    // What the update verifies is written to the cache only once the publish succeeded: a
+    // failed publish leaves the trust directory exactly as it was.
+    let mut overlay = OverlayCache {
+        base: cache,
+        pending: BTreeMap::new(),
+    };
+    let mut repo = match notarius_tuf::update::load_tuf_repo(&opts, remote, &mut overlay) {
         Ok(u) => u.repo,
         Err(notarius_tuf::Error::RepositoryNotExist { .. }) => new_repo(remote, gun, cs, now)?,
         Err(e) => return Err(e.into()),
@@ -188,7 +194,53 @@ pub fn publish(
     }
 
     sign_dirty_and_upload(&mut repo, cs, remote, now)?;
+    overlay.commit();
     Ok(applied)
+}
+
+/// A cache whose writes wait in memory until [`commit`](Self::commit).
+struct OverlayCache<'a> {
+    base: &'a mut dyn notarius_tuf::store::MetadataCache,
+    /// `None` marks a removal.
+    pending: BTreeMap<String, Option<Vec<u8>>>,
+}
+
+impl OverlayCache<'_> {
+    /// Writes what is pending; a failed write only loses a cache entry, which the next update
+    /// fetches again.
+    fn commit(self) {
+        for (name, v) in self.pending {
+            let _ = match v {
+                Some(b) => self.base.set(&name, &b),
+                None => self.base.remove(&name),
+            };
+        }
+    }
+}
+
+impl notarius_tuf::store::MetadataCache for OverlayCache<'_> {
+    fn get_sized(&self, name: &str, size: Option<u64>) -> Result<Vec<u8>, StoreError> {
+        match self.pending.get(name) {
+            Some(Some(b))
+                if b.len() as u64 > size.unwrap_or(notarius_tuf::store::MAX_DOWNLOAD_SIZE) =>
+            {
+                Err(StoreError::MaliciousServer)
+            }
+            Some(Some(b)) => Ok(b.clone()),
+            Some(None) => Err(StoreError::MetaNotFound {
+                resource: name.to_owned(),
+            }),
+            None => self.base.get_sized(name, size),
+        }
+    }
+    fn set(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.pending.insert(name.to_owned(), Some(bytes.to_vec()));
+        Ok(())
+    }
+    fn remove(&mut self, name: &str) -> Result<(), StoreError> {
+        self.pending.insert(name.to_owned(), None);
+        Ok(())
+    }
 }
 
 /// A new repository's metadata, not yet signed: keys as `notary init` makes them.
