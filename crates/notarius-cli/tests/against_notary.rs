@@ -4,24 +4,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use notarius_testpeer::{Peer, notary, require_peer, text};
+use notarius_testpeer::{Peer, client, notary, require_peer, text};
 
 fn notarius(trust: &Path, args: &[&str], peer: &Peer) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_notarius"))
-        .arg("-d")
-        .arg(trust)
-        .arg("-s")
-        .arg(&peer.url)
-        .arg("--tlscacert")
-        .arg(peer.ca())
-        .args(args)
-        .env("NOTARY_ROOT_PASSPHRASE", "ourrootpass")
-        .env("NOTARY_TARGETS_PASSPHRASE", "ourtargetspass")
-        .env("NOTARY_SNAPSHOT_PASSPHRASE", "oursnapshotpass")
-        .env("NOTARY_DELEGATION_PASSPHRASE", "ourdelegationpass")
-        .env("HOME", trust)
-        .output()
-        .unwrap()
+    client(env!("CARGO_BIN_EXE_notarius"), trust, args, Some(peer))
 }
 
 fn ok(o: Output, what: &str) -> String {

@@ -107,7 +107,13 @@ impl Drop for Peer {
 }
 
 pub fn notary(trust: &Path, args: &[&str], peer: Option<&Peer>) -> Output {
-    let mut c = Command::new("notary");
+    client("notary", trust, args, peer)
+}
+
+/// Runs a `notary`-compatible client (`notary` itself or `notarius`) on `trust` against `peer`,
+/// with the fixed passphrases the interop tests use.
+pub fn client(program: &str, trust: &Path, args: &[&str], peer: Option<&Peer>) -> Output {
+    let mut c = Command::new(program);
     c.arg("-d").arg(trust);
     if let Some(p) = peer {
         c.arg("-s").arg(&p.url).arg("--tlscacert").arg(p.ca());
