@@ -168,6 +168,13 @@ enum KeyCmd {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
+    /// Rotates a key of a repository and publishes the new root
+    Rotate {
+        gun: String,
+        role: String,
+        #[arg(short = 'r', long = "server-managed")]
+        server_managed: bool,
+    },
     /// Imports private keys from PEM files
     Import {
         files: Vec<PathBuf>,
@@ -323,6 +330,21 @@ fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
         Cmd::Reset { gun, number, all } => commands::reset(&ctx, gun, number, *all, out),
         Cmd::Publish { gun } => commands::publish_cmd(&ctx, gun, out),
         Cmd::Key { cmd: KeyCmd::List } => commands::key_list(&ctx, out),
+        Cmd::Key {
+            cmd:
+                KeyCmd::Rotate {
+                    gun,
+                    role,
+                    server_managed,
+                },
+        } => commands::key_rotate(
+            &ctx,
+            gun,
+            role,
+            *server_managed,
+            &mut std::io::stdin().lock(),
+            out,
+        ),
         Cmd::Key {
             cmd:
                 KeyCmd::Generate {

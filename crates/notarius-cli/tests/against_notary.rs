@@ -482,3 +482,116 @@ fn a_failed_publish_changes_nothing() {
         .contains("v1")
     );
 }
+
+/// All four rotations by notarius; a notary client that trusted the first root follows the
+/// rotation, and a cold one verifies the result.
+#[test]
+fn rotations_by_notarius_are_followed_by_notary() {
+    use std::io::Write as _;
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let peer = Peer::start(&scripts);
+    let trust = tempfile::tempdir().unwrap();
+    let gun = "example.com/cli-rotations";
+    let file = trust.path().join("payload");
+    std::fs::write(&file, b"rotated bits").unwrap();
+    ok(notarius(trust.path(), &["init", "-p", gun], &peer), "init");
+    ok(
+        notarius(
+            trust.path(),
+            &["add", gun, "v1", file.to_str().unwrap(), "-p"],
+            &peer,
+        ),
+        "add",
+    );
+    // A reader that trusts the repository as it was before the rotations.
+    let early = tempfile::tempdir().unwrap();
+    ok(
+        notary(early.path(), &["list", gun], Some(&peer)),
+        "early notary list",
+    );
+
+    for (role, server) in [("targets", false), ("snapshot", true), ("timestamp", true)] {
+        let mut args = vec!["key", "rotate", gun, role];
+        if server {
+            args.push("-r");
+        }
+        let out = ok(
+            notarius(trust.path(), &args, &peer),
+            &format!("rotate {role}"),
+        );
+        assert!(
+            out.ends_with(&format!(
+                "Successfully rotated {role} key for repository {gun}\n"
+            )),
+            "{out}"
+        );
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_notarius"))
+        .args([
+            "-d",
+            trust.path().to_str().unwrap(),
+            "-s",
+            &peer.url,
+            "--tlscacert",
+            peer.ca().to_str().unwrap(),
+            "key",
+            "rotate",
+            gun,
+            "root",
+        ])
+        .env("NOTARY_ROOT_PASSPHRASE", "ourrootpass")
+        .env("NOTARY_TARGETS_PASSPHRASE", "ourtargetspass")
+        .env("NOTARY_SNAPSHOT_PASSPHRASE", "oursnapshotpass")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"yes\n").unwrap();
+    let out = ok(child.wait_with_output().unwrap(), "rotate root");
+    assert!(
+        out.contains("Are you sure you want to proceed?")
+            && out.ends_with(&format!(
+                "Successfully rotated root key for repository {gun}\n"
+            )),
+        "{out}"
+    );
+
+    // notary, holding the first root, walks the rotation; a cold notary verifies from scratch.
+    let theirs = ok(
+        notary(early.path(), &["list", gun], Some(&peer)),
+        "notary list after rotations",
+    );
+    assert!(theirs.contains("v1"), "{theirs}");
+    let cold = tempfile::tempdir().unwrap();
+    assert_eq!(
+        ok(
+            notary(cold.path(), &["list", gun], Some(&peer)),
+            "cold notary list"
+        ),
+        theirs
+    );
+    // The snapshot key went to the server: its local file is gone, and publishing still works.
+    ok(
+        notarius(
+            trust.path(),
+            &["add", gun, "v2", file.to_str().unwrap(), "-p"],
+            &peer,
+        ),
+        "add after rotations",
+    );
+    assert!(
+        ok(
+            notary(cold.path(), &["list", gun], Some(&peer)),
+            "notary list"
+        )
+        .contains("v2")
+    );
+    let keys = ok(
+        notary(trust.path(), &["key", "list"], Some(&peer)),
+        "key list",
+    );
+    assert!(!keys.lines().any(|l| l.starts_with("snapshot")), "{keys}");
+}

@@ -704,3 +704,45 @@ pub fn key_generate(
     }
     Ok(())
 }
+
+/// `notary key rotate <gun> <role> [-r]`: root asks for confirmation on `input`.
+pub fn key_rotate(
+    ctx: &Context,
+    gun: &str,
+    role_name: &str,
+    server_managed: bool,
+    input: &mut dyn std::io::BufRead,
+    out: &mut dyn Write,
+) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    if role_name == role::ROOT {
+        write!(
+            out,
+            "Warning: you are about to rotate your root key.\n\nYou must use your old key to sign this root rotation.\nAre you sure you want to proceed?  (yes/no)  "
+        )?;
+        out.flush()?;
+        let mut answer = String::new();
+        input.read_line(&mut answer)?;
+        if !matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+            writeln!(out, "\nAborting action.")?;
+            return Ok(());
+        }
+    }
+    let mut remote = ctx.remote(&g)?;
+    let mut cache = FileCache::new(&ctx.trust_dir, &g);
+    crate::publish::rotate_key(
+        &mut remote,
+        &mut cache,
+        &g,
+        &mut ctx.crypto()?,
+        role_name,
+        server_managed,
+        ctx.trust_pinning.clone(),
+        Utc::now(),
+    )?;
+    writeln!(
+        out,
+        "Successfully rotated {role_name} key for repository {g}"
+    )?;
+    Ok(())
+}

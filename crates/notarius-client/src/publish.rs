@@ -328,3 +328,79 @@ fn sign_dirty_and_upload(
     remote.set_multi(&files)?;
     Ok(files)
 }
+
+/// Notary's `RotateKey`: a new key for `role` — made here, or by the server when
+/// `server_managed` — put into root and published at once (only the rotation, not staged
+/// changes). Root rotations are signed by the old and the new root key.
+#[allow(clippy::too_many_arguments, reason = "the stores, the key service and the rotation asked for")]
+pub fn rotate_key(
+    remote: &mut HttpRemote,
+    cache: &mut dyn notarius_tuf::store::MetadataCache,
+    gun: &Gun,
+    cs: &mut CryptoService,
+    role_name: &str,
+    server_managed: bool,
+    trust_pinning: notarius_tuf::trust::TrustPinConfig,
+    now: DateTime<Utc>,
+) -> Result<(), PublishError> {
+    match (role_name, server_managed) {
+        (role::TIMESTAMP, false) => {
+            return Err(PublishError::Unsupported(format!(
+                "notary does not permit the client managing the {role_name} key"
+            )));
+        }
+        (role::ROOT | role::TARGETS, true) => {
+            return Err(PublishError::Unsupported(format!(
+                "notary does not permit the server managing the {role_name} key"
+            )));
+        }
+        (role::ROOT | role::TARGETS | role::SNAPSHOT | role::TIMESTAMP, _) => {}
+        _ => {
+            return Err(PublishError::Unsupported(format!(
+                "invalid role {role_name}"
+            )));
+        }
+    }
+    let opts = notarius_tuf::update::UpdateOptions {
+        gun: gun.to_string(),
+        trust_pinning,
+        always_check_initialized: true,
+        now,
+    };
+    let mut overlay = OverlayCache {
+        base: cache,
+        pending: BTreeMap::new(),
+    };
+    let mut repo = notarius_tuf::update::load_tuf_repo(&opts, remote, &mut overlay)?.repo;
+    let old_ids: Vec<String> = repo
+        .get_base_role(role_name)?
+        .keys
+        .values()
+        .map(|k| k.canonical_id().to_owned())
+        .collect();
+    let new_key = if server_managed {
+        parse_server_key(role_name, &remote.rotate_key(role_name)?)?
+    } else if role_name == role::ROOT {
+        let key = PrivateKey::generate(Algorithm::Ecdsa)?;
+        cs.add_key(role::ROOT, "", &key)?;
+        let not_before = time::OffsetDateTime::from_unix_timestamp(now.timestamp())
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        root_certificate(&key, gun.as_str(), not_before)?
+    } else {
+        cs.create(role_name, gun.as_str(), Algorithm::Ecdsa)?
+    };
+    repo.replace_base_keys(role_name, std::slice::from_ref(&new_key))?;
+    if role_name == role::TARGETS {
+        // The targets file must be signed by its new key.
+        repo.dirty.insert(role::TARGETS.to_owned());
+    }
+    sign_dirty_and_upload(&mut repo, cs, remote, now)?;
+    overlay.commit();
+    // A key handed to the server is no longer needed here (Notary deletes it too).
+    if server_managed {
+        for id in old_ids {
+            let _ = cs.remove_key(&id);
+        }
+    }
+    Ok(())
+}
