@@ -595,3 +595,56 @@ fn rotations_by_notarius_are_followed_by_notary() {
     );
     assert!(!keys.lines().any(|l| l.starts_with("snapshot")), "{keys}");
 }
+
+/// With the server gone, `list` works from an unexpired cache and says so.
+#[test]
+fn offline_reads_use_the_cache_with_a_warning() {
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let peer = Peer::start(&scripts);
+    let trust = tempfile::tempdir().unwrap();
+    let gun = "example.com/cli-offline";
+    let file = trust.path().join("payload");
+    std::fs::write(&file, b"cached bits").unwrap();
+    ok(notarius(trust.path(), &["init", "-p", gun], &peer), "init");
+    ok(
+        notarius(
+            trust.path(),
+            &["add", gun, "v1", file.to_str().unwrap(), "-p"],
+            &peer,
+        ),
+        "add",
+    );
+    let reader = tempfile::tempdir().unwrap();
+    let online = ok(
+        notarius(reader.path(), &["list", gun], &peer),
+        "online list",
+    );
+    let url = peer.url.clone();
+    let ca = peer.ca();
+    let ca_copy = reader.path().join("ca.crt");
+    std::fs::copy(&ca, &ca_copy).unwrap();
+    drop(peer);
+    let o = Command::new(env!("CARGO_BIN_EXE_notarius"))
+        .args([
+            "-d",
+            reader.path().to_str().unwrap(),
+            "-s",
+            &url,
+            "--tlscacert",
+            ca_copy.to_str().unwrap(),
+            "list",
+            gun,
+        ])
+        .env("HOME", reader.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), online);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("using cached timestamp"),
+        "{}",
+        text(&o)
+    );
+}

@@ -332,7 +332,10 @@ fn sign_dirty_and_upload(
 /// Notary's `RotateKey`: a new key for `role` — made here, or by the server when
 /// `server_managed` — put into root and published at once (only the rotation, not staged
 /// changes). Root rotations are signed by the old and the new root key.
-#[allow(clippy::too_many_arguments, reason = "the stores, the key service and the rotation asked for")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the stores, the key service and the rotation asked for"
+)]
 pub fn rotate_key(
     remote: &mut HttpRemote,
     cache: &mut dyn notarius_tuf::store::MetadataCache,
