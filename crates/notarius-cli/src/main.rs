@@ -117,6 +117,14 @@ enum Cmd {
         #[arg(short = 'q', long = "quiet")]
         quiet: bool,
     },
+    /// Marks roles to be re-signed as they are on the next publish
+    Witness {
+        gun: String,
+        #[arg(required = true)]
+        roles: Vec<String>,
+        #[arg(short = 'p', long = "publish")]
+        publish: bool,
+    },
     /// Deletes the trust data of a repository
     Delete {
         gun: String,
@@ -371,6 +379,11 @@ fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
             commands::verify(&ctx, gun, target, &payload, *quiet, output.as_deref(), out)
         }
         Cmd::Delete { gun, remote } => commands::delete(&ctx, gun, *remote, out),
+        Cmd::Witness {
+            gun,
+            roles,
+            publish,
+        } => commands::witness(&ctx, gun, roles, *publish, out),
         Cmd::Key {
             cmd: KeyCmd::Import { files, role, gun },
         } => commands::key_import(&ctx, files, role.as_deref(), gun.as_deref()),

@@ -648,3 +648,48 @@ fn offline_reads_use_the_cache_with_a_warning() {
         text(&o)
     );
 }
+
+/// `witness` re-signs a role as it is: a new version that notary accepts.
+#[test]
+fn witness_re_signs_a_role() {
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let peer = Peer::start(&scripts);
+    let trust = tempfile::tempdir().unwrap();
+    let gun = "example.com/cli-witness";
+    let file = trust.path().join("payload");
+    std::fs::write(&file, b"witnessed").unwrap();
+    ok(notarius(trust.path(), &["init", "-p", gun], &peer), "init");
+    ok(
+        notarius(
+            trust.path(),
+            &["add", gun, "v1", file.to_str().unwrap(), "-p"],
+            &peer,
+        ),
+        "add",
+    );
+    let version = |dir: &Path| {
+        let b = std::fs::read(dir.join("tuf").join(gun).join("metadata/targets.json")).unwrap();
+        let t: notarius_tuf::metadata::Targets =
+            notarius_tuf::metadata::Envelope::parse("targets", &b)
+                .unwrap()
+                .decode("targets")
+                .unwrap();
+        t.version
+    };
+    let r1 = tempfile::tempdir().unwrap();
+    let before = ok(notary(r1.path(), &["list", gun], Some(&peer)), "list");
+    let v1 = version(r1.path());
+    let out = ok(
+        notarius(trust.path(), &["witness", gun, "targets", "-p"], &peer),
+        "witness",
+    );
+    assert!(out.starts_with("The following roles were successfully marked for witnessing on the next publish:\n\t- targets\n"), "{out}");
+    let r2 = tempfile::tempdir().unwrap();
+    assert_eq!(
+        ok(notary(r2.path(), &["list", gun], Some(&peer)), "list"),
+        before
+    );
+    assert_eq!(version(r2.path()), v1 + 1);
+}

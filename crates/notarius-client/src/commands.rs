@@ -746,3 +746,49 @@ pub fn key_rotate(
     )?;
     Ok(())
 }
+
+/// `notary witness <gun> <role>... [-p]`: stages re-signing of the roles as they are.
+pub fn witness(
+    ctx: &Context,
+    gun: &str,
+    roles: &[String],
+    publish_now: bool,
+    out: &mut dyn Write,
+) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    let cl = ctx.changelist(&g);
+    let mut ok = Vec::new();
+    let mut failed = Vec::new();
+    for r in roles {
+        if r == role::TARGETS || role::is_delegation(r) {
+            cl.add(&Change {
+                action: crate::changelist::ACTION_UPDATE.into(),
+                role: r.clone(),
+                change_type: crate::changelist::TYPE_WITNESS.into(),
+                path: String::new(),
+                data: None,
+            })?;
+            ok.push(r.as_str());
+        } else {
+            failed.push(r.as_str());
+        }
+    }
+    if !failed.is_empty() {
+        write!(
+            out,
+            "Some roles have failed to be marked for witnessing: tuf: invalid role {}. only targets roles can be witnessed",
+            failed.join(", ")
+        )?;
+    }
+    write!(
+        out,
+        "The following roles were successfully marked for witnessing on the next publish:\n\t- {}\n",
+        ok.join("\n\t- ")
+    )?;
+    if publish_now {
+        writeln!(out, "Auto-publishing changes to {g}")?;
+        do_publish(ctx, &g, &mut ctx.crypto()?)?;
+        writeln!(out, "Successfully published changes for repository {g}")?;
+    }
+    Ok(())
+}

@@ -145,11 +145,14 @@ pub fn publish(
         base: cache,
         pending: BTreeMap::new(),
     };
-    let mut repo = match notarius_tuf::update::load_tuf_repo(&opts, remote, &mut overlay) {
-        Ok(u) => u.repo,
-        Err(notarius_tuf::Error::RepositoryNotExist { .. }) => new_repo(remote, gun, cs, now)?,
-        Err(e) => return Err(e.into()),
-    };
+    let (mut repo, mut invalid) =
+        match notarius_tuf::update::load_tuf_repo(&opts, remote, &mut overlay) {
+            Ok(u) => (u.repo, u.invalid),
+            Err(notarius_tuf::Error::RepositoryNotExist { .. }) => {
+                (new_repo(remote, gun, cs, now)?, Repo::default())
+            }
+            Err(e) => return Err(e.into()),
+        };
     let held: Vec<String> = cs.list_all_keys()?.into_keys().collect();
     let has_key = |id: &str| held.iter().any(|h| h == id);
     let mut applied = Vec::new();
@@ -188,6 +191,7 @@ pub fn publish(
                 repo.update_delegation(&ch.role, &update, &has_key, local + TARGETS_EXPIRY)?;
             }
             (TYPE_DELEGATION, ACTION_DELETE) => repo.delete_delegation(&ch.role, &has_key)?,
+            (crate::changelist::TYPE_WITNESS, _) => witness(&mut repo, &mut invalid, &ch.role)?,
             (t, a) => return Err(PublishError::Unsupported(format!("{a} of {t} changes"))),
         }
         applied.push(c.file.clone());
@@ -196,6 +200,37 @@ pub fn publish(
     sign_dirty_and_upload(&mut repo, cs, remote, now)?;
     overlay.commit();
     Ok(applied)
+}
+
+/// Notary's `witnessTargets`: a valid role is re-signed as it is (new version, new expiry); a
+/// delegation that failed verification (expired, say) is taken back if its keys can meet its
+/// threshold.
+fn witness(repo: &mut Repo, invalid: &mut Repo, role_name: &str) -> Result<(), PublishError> {
+    if repo.targets.contains_key(role_name) {
+        repo.dirty.insert(role_name.to_owned());
+        return Ok(());
+    }
+    if let Ok(d) = repo.get_delegation_role(role_name) {
+        if d.base.threshold > d.base.keys.len() as i64 {
+            return Err(notarius_tuf::Error::InvalidRole {
+                role: role_name.to_owned(),
+                reason:
+                    "role does not specify enough valid signing keys to meet its required threshold"
+                        .into(),
+            }
+            .into());
+        }
+        if let Some(t) = invalid.targets.remove(role_name) {
+            repo.targets.insert(role_name.to_owned(), t);
+            repo.dirty.insert(role_name.to_owned());
+            return Ok(());
+        }
+    }
+    Err(notarius_tuf::Error::InvalidRole {
+        role: role_name.to_owned(),
+        reason: "this role is not known".into(),
+    }
+    .into())
 }
 
 /// A cache whose writes wait in memory until [`commit`](Self::commit).
