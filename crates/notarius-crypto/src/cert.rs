@@ -1,83 +1,134 @@
-//! Notary's root certificate (`cryptoservice/certificate.go`): self-signed from the root key,
-//! `CN=<GUN>`, ten years, key usage and code-signing extended usage, not a CA. It is what the
-//! root role lists as an `ecdsa-x509` key.
+//! Notary's root certificate (`cryptoservice/certificate.go`, `utils.NewCertificate`):
+//! self-signed from the root key, `CN=<GUN>`, ten years, critical key usage, code signing, a
+//! critical "not a CA" basic constraint, and nothing else. It is what the root role lists as an
+//! `ecdsa-x509` (or, for an imported RSA root key, `rsa-x509`) key.
 
 use notarius_tuf::keys::{KeyType, PublicKey};
 use notarius_tuf::trust::go_pem;
 use ring::rand::{SecureRandom, SystemRandom};
-use zeroize::Zeroizing;
 
-use crate::der::{self, oids};
-use crate::pkcs8::{self, KeyError, RawKey};
+use crate::pkcs8::KeyError;
 use crate::private::PrivateKey;
 
 /// Notary's root certificate validity.
 pub const ROOT_CERT_DAYS: i64 = 3650;
 
-/// The PKCS#8 form ring (and so rcgen) loads: version 0, no curve inside the SEC1 structure.
-fn ring_pkcs8(key: &PrivateKey) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    let RawKey::Ecdsa(sec1) = key.raw() else {
-        return Err(KeyError::UnsupportedType(
-            "root certificates are made for ECDSA keys".into(),
-        ));
-    };
-    let (d, point) = pkcs8::parse_sec1(sec1)?;
-    let point = point.ok_or_else(|| KeyError::Invalid("EC key without public key".into()))?;
-    let mut bits = vec![0u8];
-    bits.extend_from_slice(&point);
-    let inner = Zeroizing::new(der::seq(&[
-        &der::uint(1),
-        &Zeroizing::new(der::tlv(der::OCTET_STRING, &d)),
-        &der::tlv(0xa1, &der::tlv(der::BIT_STRING, &bits)),
-    ]));
-    let alg = der::seq(&[
-        &der::tlv(der::OID, oids::EC_PUBLIC_KEY),
-        &der::tlv(der::OID, oids::P256),
-    ]);
-    Ok(Zeroizing::new(der::seq(&[
-        &der::uint(0),
-        &alg,
-        &Zeroizing::new(der::tlv(der::OCTET_STRING, &inner)),
-    ])))
+/// BasicConstraints `CA:FALSE` as Go writes it: an empty SEQUENCE (the false flag is omitted).
+const BASIC_CONSTRAINTS_NOT_CA: &[u8] = &[0x30, 0x00];
+const OID_BASIC_CONSTRAINTS: &[u64] = &[2, 5, 29, 19];
+
+/// Lets rcgen sign with our key, so the private key is never copied into another form.
+struct CertSigner<'a> {
+    key: &'a PrivateKey,
+    public: Vec<u8>,
+    alg: &'static rcgen::SignatureAlgorithm,
 }
 
-/// A self-signed root certificate for `gun` made from `key`, valid from `not_before` for ten
-/// years, as an `ecdsa-x509` public key whose bytes are the certificate in Go's PEM encoding.
-pub fn root_certificate(
+impl rcgen::PublicKeyData for CertSigner<'_> {
+    fn der_bytes(&self) -> &[u8] {
+        &self.public
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        self.alg
+    }
+}
+
+impl rcgen::SigningKey for CertSigner<'_> {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        self.key
+            .sign_certificate(msg)
+            .map_err(|_| rcgen::Error::RingUnspecified)
+    }
+}
+
+/// Go's `asn1` string choice for a name: `PrintableString` when every byte is in its set,
+/// `UTF8String` otherwise.
+fn go_name_value(s: &str) -> rcgen::DnValue {
+    let printable = s.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'\'' | b'(' | b')' | b'+'..=b'/' | b' ' | b':' | b'=' | b'?'
+            )
+    });
+    match rcgen::string::PrintableString::try_from(s) {
+        Ok(p) if printable => rcgen::DnValue::PrintableString(p),
+        _ => rcgen::DnValue::Utf8String(s.to_owned()),
+    }
+}
+
+/// A self-signed Notary certificate for `gun` from `key`, valid from `start` to `end`, as the
+/// `ecdsa-x509`/`rsa-x509` public key whose bytes are the certificate in Go's PEM encoding.
+/// Ed25519 keys cannot make one (Notary: `key type not supported for Certificate generation`).
+pub fn certificate(
     key: &PrivateKey,
     gun: &str,
-    not_before: time::OffsetDateTime,
+    start: time::OffsetDateTime,
+    end: time::OffsetDateTime,
 ) -> Result<PublicKey, KeyError> {
-    let doc = ring_pkcs8(key)?;
-    let kp =
-        rcgen::KeyPair::try_from(doc.as_slice()).map_err(|e| KeyError::Invalid(e.to_string()))?;
+    let (alg, keytype) = match key.algorithm_name() {
+        "ecdsa" => (&rcgen::PKCS_ECDSA_P256_SHA256, KeyType::EcdsaX509),
+        "rsa" => (&rcgen::PKCS_RSA_SHA256, KeyType::RsaX509),
+        other => {
+            return Err(KeyError::UnsupportedType(format!(
+                "key type not supported for Certificate generation: {other}"
+            )));
+        }
+    };
+    let signer = CertSigner {
+        key,
+        public: key.ring_public(),
+        alg,
+    };
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
         .map_err(|e| KeyError::Invalid(e.to_string()))?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
         .distinguished_name
-        .push(rcgen::DnType::CommonName, gun);
-    params.not_before = not_before;
-    params.not_after = not_before + time::Duration::days(ROOT_CERT_DAYS);
+        .push(rcgen::DnType::CommonName, go_name_value(gun));
+    params.not_before = start;
+    params.not_after = end;
     params.key_usages = vec![
         rcgen::KeyUsagePurpose::DigitalSignature,
         rcgen::KeyUsagePurpose::KeyEncipherment,
     ];
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::CodeSigning];
-    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    // rcgen adds a subject key identifier to any certificate it marks as "not a CA"; Go adds
+    // none, so the constraint goes in as a plain extension after the key usages, where Go puts it.
+    params.is_ca = rcgen::IsCa::NoCa;
+    let mut bc = rcgen::CustomExtension::from_oid_content(
+        OID_BASIC_CONSTRAINTS,
+        BASIC_CONSTRAINTS_NOT_CA.to_vec(),
+    );
+    bc.set_criticality(true);
+    params.custom_extensions = vec![bc];
+    // A random serial below 2^128, as Go draws it.
     let mut serial = [0u8; 16];
     SystemRandom::new()
         .fill(&mut serial)
         .map_err(|_| KeyError::Invalid("no randomness".into()))?;
-    serial[0] &= 0x7f;
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
     let cert = params
-        .self_signed(&kp)
+        .self_signed(&signer)
         .map_err(|e| KeyError::Invalid(e.to_string()))?;
     Ok(PublicKey::new(
-        KeyType::EcdsaX509,
+        keytype,
         go_pem("CERTIFICATE", cert.der()).into_bytes(),
     ))
+}
+
+/// Notary's root certificate: valid from `not_before` for [`ROOT_CERT_DAYS`] days.
+pub fn root_certificate(
+    key: &PrivateKey,
+    gun: &str,
+    not_before: time::OffsetDateTime,
+) -> Result<PublicKey, KeyError> {
+    certificate(
+        key,
+        gun,
+        not_before,
+        not_before + time::Duration::days(ROOT_CERT_DAYS),
+    )
 }
 
 #[cfg(test)]
@@ -152,10 +203,7 @@ mod tests {
             extra: Default::default(),
         };
         let mut signed = Signed::new(root.clone());
-        let signer = CertifiedKey {
-            key: &key,
-            public: cert,
-        };
+        let signer = CertifiedKey::new(&key, cert).unwrap();
         sign_with_roles(&mut signed, &[&root.base_role("root").unwrap()], &[&signer]).unwrap();
         let env = Envelope::parse("root", &signed.to_bytes().unwrap()).unwrap();
         notarius_tuf::trust::validate_root(

@@ -5,7 +5,7 @@
 //! leaves either the old or the new content (Notary deletes then writes, which is not atomic).
 
 use std::fs::{self, DirBuilder, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 
 // `create_new` (O_CREAT|O_EXCL) refuses an existing path, a planted symlink included.
@@ -68,6 +68,43 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Reads at most `limit` bytes of the regular file at `path`, never through a symbolic link
+/// (`O_NOFOLLOW`, so there is no window between a check and the open) and never blocking on a
+/// planted FIFO. A larger file is refused without reading it.
+pub fn read_private(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                io::Error::other("refusing to follow a symbolic link")
+            } else {
+                e
+            }
+        })?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    if meta.len() > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("file is larger than {limit} bytes"),
+        ));
+    }
+    let mut out = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // The file may grow after the check; never read past the limit.
+    f.take(limit + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("file is larger than {limit} bytes"),
+        ));
+    }
+    Ok(out)
+}
+
 fn hex_lower(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -99,6 +136,45 @@ mod tests {
             fs::read_dir(t.path().join("a/b")).unwrap().count(),
             1,
             "no temporary files left"
+        );
+    }
+
+    #[test]
+    fn bounded_reads_refuse_links_fifos_and_large_files() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("k");
+        fs::write(&p, b"12345").unwrap();
+        assert_eq!(read_private(&p, 5).unwrap(), b"12345");
+        assert_eq!(
+            read_private(&p, 4).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+        let link = t.path().join("l");
+        std::os::unix::fs::symlink(&p, &link).unwrap();
+        assert!(
+            read_private(&link, 100)
+                .unwrap_err()
+                .to_string()
+                .contains("symbolic link")
+        );
+        let fifo = t.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(
+            read_private(&fifo, 100).is_err(),
+            "returns instead of blocking"
+        );
+        assert!(read_private(t.path(), 100).is_err());
+        assert_eq!(
+            read_private(&t.path().join("missing"), 1)
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::NotFound
         );
     }
 

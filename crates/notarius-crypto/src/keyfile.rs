@@ -1,9 +1,8 @@
 //! PEM key files as Notary writes them: one block, `role` and `gun` headers, encrypted PKCS#8.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use zeroize::Zeroizing;
 
+use crate::gopem::{self, Block};
 use crate::pkcs8::{self, KeyError, RawKey};
 use crate::private::PrivateKey;
 
@@ -13,22 +12,7 @@ pub const MAX_KEY_FILE: u64 = 1 << 20;
 /// Go's `pem.Encode`: `Proc-Type` first, the other headers sorted by name, a blank line after
 /// the headers, 64-column base64 and `\n` line ends.
 pub fn go_pem_encode(label: &str, headers: &[(&str, &str)], body: &[u8]) -> String {
-    let mut out = format!("-----BEGIN {label}-----\n");
-    let mut hs: Vec<&(&str, &str)> = headers.iter().collect();
-    hs.sort_by(|a, b| (a.0 != "Proc-Type", a.0).cmp(&(b.0 != "Proc-Type", b.0)));
-    for (k, v) in &hs {
-        out.push_str(&format!("{k}: {v}\n"));
-    }
-    if !hs.is_empty() {
-        out.push('\n');
-    }
-    let b64 = B64.encode(body);
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(chunk).expect("base64 is ascii"));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
+    gopem::encode(label, headers, body)
 }
 
 /// Notary's `ConvertPrivateKeyToPKCS8`: the key file for `key`, encrypted unless the passphrase
@@ -58,10 +42,20 @@ pub fn encode_key_file(
     }
 }
 
-/// A parsed key file, not yet decrypted.
+/// PEM block types Notary reads private keys from (`ExtractPrivateKeyAttributes`).
+pub const PRIVATE_KEY_LABELS: [&str; 5] = [
+    "PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "EC PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "ED25519 PRIVATE KEY",
+];
+
+/// A parsed key file (its first PEM block), not yet decrypted.
 #[derive(Clone)]
 pub struct KeyFile {
     pub label: String,
+    /// Header names and values as Go's map holds them: each name once, sorted.
     pub headers: Vec<(String, String)>,
     body: Zeroizing<Vec<u8>>,
 }
@@ -75,24 +69,38 @@ impl std::fmt::Debug for KeyFile {
     }
 }
 
+impl From<Block> for KeyFile {
+    fn from(b: Block) -> KeyFile {
+        KeyFile {
+            label: b.label,
+            headers: b.headers.into_iter().collect(),
+            body: b.bytes,
+        }
+    }
+}
+
 impl KeyFile {
-    /// Parses the first PEM block (Go's `pem.Decode`).
+    /// The first PEM block, found as Go's `pem.Decode` finds it.
     pub fn parse(bytes: &[u8]) -> Result<KeyFile, KeyError> {
         if bytes.len() as u64 > MAX_KEY_FILE {
             return Err(KeyError::Invalid("key file is larger than 1 MiB".into()));
         }
-        let block =
-            pem::parse(bytes).map_err(|e| KeyError::Invalid(format!("no valid PEM block: {e}")))?;
-        let headers = block
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        Ok(KeyFile {
-            label: block.tag().to_owned(),
-            headers,
-            body: Zeroizing::new(block.into_contents()),
-        })
+        let (block, _) = gopem::decode(bytes).ok_or(KeyError::NoPrivateKey)?;
+        Ok(block.into())
+    }
+
+    /// The block again, with its headers (Go's `pem.Block`).
+    pub fn to_block(&self) -> Block {
+        Block {
+            label: self.label.clone(),
+            headers: self.headers.iter().cloned().collect(),
+            bytes: self.body.clone(),
+        }
+    }
+
+    /// Is this one of the block types a key store holds?
+    pub fn is_private_key(&self) -> bool {
+        PRIVATE_KEY_LABELS.contains(&self.label.as_str())
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -143,10 +151,20 @@ impl KeyFile {
         } else {
             self.body.clone()
         };
-        match self.label.as_str() {
+        let parsed = match self.label.as_str() {
             "EC PRIVATE KEY" => pkcs8::ec_from_sec1(&plain),
             "RSA PRIVATE KEY" => pkcs8::rsa_from_pkcs1(&plain),
             _ => pkcs8::ed25519_from_notary(&plain),
+        };
+        // The padding check lets about one wrong passphrase in 256 through; what it yields does
+        // not parse, and is a wrong passphrase too.
+        match parsed {
+            Err(KeyError::Der(_) | KeyError::Invalid(_) | KeyError::MalformedEd25519)
+                if self.is_encrypted() =>
+            {
+                Err(KeyError::LegacyDecrypt)
+            }
+            other => other,
         }
     }
 
@@ -165,9 +183,9 @@ pub fn public_key_from_pem(
 ) -> Result<notarius_tuf::keys::PublicKey, KeyError> {
     use crate::der::{self, Reader, oids};
     use notarius_tuf::keys::{KeyType, PublicKey};
-    let block =
-        pem::parse(bytes).map_err(|e| KeyError::Invalid(format!("no valid PEM block: {e}")))?;
-    match block.tag() {
+    let (block, _) = gopem::decode(bytes)
+        .ok_or_else(|| KeyError::Invalid("no valid public key found".into()))?;
+    match block.label.as_str() {
         "CERTIFICATE" => {
             let certs = notarius_tuf::trust::load_cert_bundle(bytes).map_err(KeyError::Invalid)?;
             let leaf = &certs[0];
@@ -177,7 +195,7 @@ pub fn public_key_from_pem(
                 .ok_or_else(|| KeyError::UnsupportedType("certificate key".into()))
         }
         "PUBLIC KEY" => {
-            let spki = block.contents();
+            let spki = &block.bytes[..];
             let mut r = Reader::new(Reader::new(spki).read(der::SEQUENCE)?);
             let mut alg = Reader::new(r.read(der::SEQUENCE)?);
             let oid = alg.read(der::OID)?;

@@ -1,21 +1,39 @@
 //! The on-disk key store: `<trust_dir>/private/<canonical key ID>.key`, shared with `notary` and
-//! Docker (Notary's `trustmanager.GenericKeyStore` over a file store).
+//! Docker (Notary's `trustmanager.GenericKeyStore` over a file store, with its import and export
+//! in `trustmanager/keys.go` and the 0.4 layout migration in `storage/filestore.go`).
+//!
+//! Where Notary would write outside the store or lose a key, this store refuses instead: file
+//! names are key IDs and nothing else, symbolic links are never followed, every write is atomic
+//! and private, and an import is checked completely before anything is written.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use notarius_tuf::role;
+use notarius_tuf::role::{self, Gun, InvalidGun};
 
 use crate::fsutil;
-use crate::keyfile::{KeyFile, MAX_KEY_FILE, encode_key_file, go_pem_encode};
-use crate::passphrase::{GiveUp, PassphraseRetriever};
-use crate::pkcs8::KeyError;
+use crate::gopem::{self, Block};
+use crate::keyfile::{KeyFile, MAX_KEY_FILE, encode_key_file};
+use crate::passphrase::{GiveUp, Passphrase, PassphraseRetriever};
+use crate::pkcs8::{self, KeyError};
 use crate::private::PrivateKey;
 
-/// Notary gives up after this many wrong passphrases for one key.
+/// Notary gives up after this many wrong passphrases for one key (its loops stop once the
+/// attempt counter passes 10).
 pub const MAX_ATTEMPTS: u32 = 10;
+
+/// The largest bundle `import` reads; an export of a few hundred keys is well below this.
+pub const MAX_IMPORT: u64 = 4 << 20;
+
+/// The role Notary gives an imported key that names none (`notary.DefaultImportRole`).
+pub const DEFAULT_IMPORT_ROLE: &str = "delegation";
+
+/// The legacy (Notary ≤ 0.3) sub-directories of `private/`.
+const ROOT_KEYS_SUBDIR: &str = "root_keys";
+const NON_ROOT_KEYS_SUBDIR: &str = "tuf_keys";
 
 /// Role and GUN of a stored key, read from its PEM headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +61,26 @@ pub enum KeyStoreError {
     Io { path: PathBuf, source: io::Error },
     #[error("{0:?} is not a key ID")]
     BadKeyId(String),
+    #[error("key with same ID already exists for role: {0}")]
+    ExistsForRole(String),
+    #[error(transparent)]
+    InvalidGun(#[from] InvalidGun),
+    #[error("{0:?} cannot be written as a key file header")]
+    BadHeader(String),
+    #[error("key {id} is stored for role {stored:?}, not for {wanted:?}")]
+    WrongRole {
+        id: String,
+        stored: String,
+        wanted: String,
+    },
+    #[error("key {id} is stored for repository {stored:?}, not for {wanted:?}")]
+    WrongGun {
+        id: String,
+        stored: String,
+        wanted: String,
+    },
+    #[error("failed to import all keys: {}", .0.join(", "))]
+    Import(Vec<String>),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> KeyStoreError + '_ {
@@ -53,16 +91,96 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> KeyStoreError + '_ {
 }
 
 /// A key ID is 64 lower-case hex characters; nothing else may become a file name.
-fn check_id(id: &str) -> Result<(), KeyStoreError> {
-    if id.len() == 64
+pub fn is_key_id(id: &str) -> bool {
+    id.len() == 64
         && id
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+}
+
+fn check_id(id: &str) -> Result<(), KeyStoreError> {
+    if is_key_id(id) {
         Ok(())
     } else {
         Err(KeyStoreError::BadKeyId(id.chars().take(80).collect()))
     }
+}
+
+/// A header value must stay one PEM header line, and a GUN must be one Notary could use.
+fn check_header(value: &str) -> Result<(), KeyStoreError> {
+    if value.chars().any(char::is_control) || value.trim() != value {
+        return Err(KeyStoreError::BadHeader(value.chars().take(80).collect()));
+    }
+    Ok(())
+}
+
+fn check_gun(gun: &str) -> Result<(), KeyStoreError> {
+    if !gun.is_empty() {
+        Gun::new(gun)?;
+    }
+    Ok(())
+}
+
+/// Notary keeps a GUN only on targets, snapshot and timestamp keys; root, delegation and
+/// unknown-role keys are shared across repositories.
+pub fn keeps_gun(role_name: &str) -> bool {
+    !(role_name == role::ROOT || role::is_delegation(role_name) || !role::is_valid_role(role_name))
+}
+
+/// May key `id`, filed under `stored`, sign for `wanted_role` of `wanted_gun` (KS-07)? The same
+/// role, or a key imported without a role (Notary files it as `delegation`) for a delegation;
+/// and no GUN, or the same GUN.
+pub fn check_key_use(
+    id: &str,
+    stored: &KeyInfo,
+    wanted_role: &str,
+    wanted_gun: &str,
+) -> Result<(), KeyStoreError> {
+    let role_ok = stored.role == wanted_role
+        || (stored.role == DEFAULT_IMPORT_ROLE && role::is_delegation(wanted_role));
+    if !role_ok {
+        return Err(KeyStoreError::WrongRole {
+            id: id.to_owned(),
+            stored: stored.role.clone(),
+            wanted: wanted_role.to_owned(),
+        });
+    }
+    if !stored.gun.is_empty() && stored.gun != wanted_gun {
+        return Err(KeyStoreError::WrongGun {
+            id: id.to_owned(),
+            stored: stored.gun.clone(),
+            wanted: wanted_gun.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Notary's passphrase loop for a new key (`AddKey`, `ImportKeys`): a refusal that says to give
+/// up ends it, anything else is asked again until the attempt counter passes 10.
+fn new_passphrase(
+    retriever: &mut dyn PassphraseRetriever,
+    name: &str,
+    alias: &str,
+) -> Result<Passphrase, KeyStoreError> {
+    let mut attempt = 0;
+    loop {
+        match retriever.passphrase(name, alias, true, attempt) {
+            Ok(p) => return Ok(p),
+            // Asking again cannot help; say where a passphrase can come from.
+            Err(GiveUp::NoInput) => return Err(KeyStoreError::GiveUp(GiveUp::NoInput)),
+            Err(GiveUp::TooManyAttempts) => return Err(KeyStoreError::AttemptsExceeded),
+            Err(GiveUp::Other(_)) if attempt <= MAX_ATTEMPTS => attempt += 1,
+            Err(GiveUp::Other(_)) => return Err(KeyStoreError::AttemptsExceeded),
+        }
+    }
+}
+
+/// What an import did: the key IDs written, and the blocks skipped with the reason for each
+/// (Notary reports skipped blocks only when nothing at all was imported).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub imported: Vec<String>,
+    pub skipped: Vec<String>,
 }
 
 /// Keys stored as files in `<trust_dir>/private`.
@@ -91,50 +209,76 @@ impl FileKeyStore {
     }
 
     fn read_file(path: &Path) -> Result<Vec<u8>, KeyStoreError> {
-        let meta = fs::symlink_metadata(path).map_err(io_err(path))?;
-        if meta.file_type().is_symlink() {
-            return Err(KeyStoreError::Io {
-                path: path.to_owned(),
-                source: io::Error::other("refusing to follow a symbolic link"),
-            });
-        }
-        if meta.len() > MAX_KEY_FILE {
-            return Err(KeyStoreError::Key {
-                path: path.to_owned(),
-                source: KeyError::Invalid("key file is larger than 1 MiB".into()),
-            });
-        }
-        fs::read(path).map_err(io_err(path))
+        fsutil::read_private(path, MAX_KEY_FILE).map_err(|e| {
+            if e.kind() == io::ErrorKind::InvalidData {
+                KeyStoreError::Key {
+                    path: path.to_owned(),
+                    source: KeyError::Invalid("key file is larger than 1 MiB".into()),
+                }
+            } else {
+                io_err(path)(e)
+            }
+        })
     }
 
-    /// Every key with its role and GUN, without decrypting. Unreadable files are skipped, as
-    /// Notary skips them.
-    pub fn list(&self) -> Result<BTreeMap<String, KeyInfo>, KeyStoreError> {
-        let mut out = BTreeMap::new();
+    /// The stored file of key `id`, or `NotFound`.
+    fn read_key(&self, id: &str) -> Result<(PathBuf, Vec<u8>), KeyStoreError> {
+        let path = self.path_of(id)?;
+        match Self::read_file(&path) {
+            Err(KeyStoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                Err(KeyStoreError::NotFound(id.to_owned()))
+            }
+            other => Ok((path, other?)),
+        }
+    }
+
+    /// IDs of the key files, in file-name order, without reading them. Symbolic links and
+    /// names that are not key IDs are left out.
+    fn ids(&self) -> Result<Vec<String>, KeyStoreError> {
+        let mut out = Vec::new();
         for e in fs::read_dir(&self.dir).map_err(io_err(&self.dir))? {
             let e = e.map_err(io_err(&self.dir))?;
             let name = e.file_name().to_string_lossy().into_owned();
             let Some(id) = name.strip_suffix(".key") else {
                 continue;
             };
-            if check_id(id).is_err() || !e.file_type().map_err(io_err(&self.dir))?.is_file() {
-                continue;
+            if is_key_id(id) && e.file_type().map_err(io_err(&self.dir))?.is_file() {
+                out.push(id.to_owned());
             }
-            let Ok(bytes) = Self::read_file(&e.path()) else {
-                continue;
-            };
-            let Ok(f) = KeyFile::parse(&bytes) else {
-                continue;
-            };
-            out.insert(
-                id.to_owned(),
-                KeyInfo {
-                    role: f.role().to_owned(),
-                    gun: f.gun().to_owned(),
-                },
-            );
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every key with its role and GUN, without decrypting. Files Notary could not read as a
+    /// key (not PEM, not a private-key block) are skipped, as Notary skips them.
+    pub fn list(&self) -> Result<BTreeMap<String, KeyInfo>, KeyStoreError> {
+        let mut out = BTreeMap::new();
+        for id in self.ids()? {
+            if let Ok(info) = self.info(&id) {
+                out.insert(id, info);
+            }
         }
         Ok(out)
+    }
+
+    /// Role and GUN of key `id`, from its headers.
+    pub fn info(&self, id: &str) -> Result<KeyInfo, KeyStoreError> {
+        let (path, bytes) = self.read_key(id)?;
+        let f = KeyFile::parse(&bytes).map_err(|source| KeyStoreError::Key {
+            path: path.clone(),
+            source,
+        })?;
+        if !f.is_private_key() {
+            return Err(KeyStoreError::Key {
+                path,
+                source: KeyError::UnsupportedType(f.label),
+            });
+        }
+        Ok(KeyInfo {
+            role: f.role().to_owned(),
+            gun: f.gun().to_owned(),
+        })
     }
 
     /// Stores `key` for `role`/`gun`, encrypted with a passphrase chosen through `retriever`.
@@ -146,30 +290,16 @@ impl FileKeyStore {
         gun: &str,
         retriever: &mut dyn PassphraseRetriever,
     ) -> Result<(), KeyStoreError> {
-        let gun = if role_name == role::ROOT
-            || role::is_delegation(role_name)
-            || !role::is_valid_role(role_name)
-        {
-            ""
-        } else {
-            gun
-        };
-        let mut attempt = 0;
-        let passphrase = loop {
-            match retriever.passphrase(key.id(), role_name, true, attempt) {
-                Ok(p) => break p,
-                // Asking again cannot help; say where a passphrase can come from.
-                Err(GiveUp::NoInput) => return Err(KeyStoreError::GiveUp(GiveUp::NoInput)),
-                Err(_) if attempt < MAX_ATTEMPTS => attempt += 1,
-                Err(_) => return Err(KeyStoreError::AttemptsExceeded),
-            }
-        };
-        let pem = encode_key_file(key, role_name, gun, &passphrase);
+        check_header(role_name)?;
+        let gun = if keeps_gun(role_name) { gun } else { "" };
+        check_gun(gun)?;
         let path = self.path_of(key.id())?;
+        let passphrase = new_passphrase(retriever, key.id(), role_name)?;
+        let pem = encode_key_file(key, role_name, gun, &passphrase);
         fsutil::write_private_atomic(&path, pem.as_bytes()).map_err(io_err(&path))
     }
 
-    /// Writes an already-encoded key file under `id` (import of an encrypted key keeps its
+    /// Writes an already-encoded key file under `id` (an imported encrypted key keeps its
     /// passphrase, as Notary does).
     pub fn add_raw(&self, id: &str, pem: &[u8]) -> Result<(), KeyStoreError> {
         let path = self.path_of(id)?;
@@ -183,13 +313,7 @@ impl FileKeyStore {
         id: &str,
         retriever: &mut dyn PassphraseRetriever,
     ) -> Result<(PrivateKey, String), KeyStoreError> {
-        let path = self.path_of(id)?;
-        let bytes = match Self::read_file(&path) {
-            Err(KeyStoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                return Err(KeyStoreError::NotFound(id.to_owned()));
-            }
-            other => other?,
-        };
+        let (path, bytes) = self.read_key(id)?;
         let file = KeyFile::parse(&bytes).map_err(|source| KeyStoreError::Key {
             path: path.clone(),
             source,
@@ -240,379 +364,346 @@ impl FileKeyStore {
         }
     }
 
-    /// A key as `notary key export` writes it: the stored PEM block with a `path` header.
-    pub fn export(&self, id: &str) -> Result<String, KeyStoreError> {
-        let path = self.path_of(id)?;
-        let bytes = Self::read_file(&path)?;
-        let f = KeyFile::parse(&bytes).map_err(|source| KeyStoreError::Key { path, source })?;
-        let mut headers: Vec<(&str, &str)> = f
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        headers.push(("path", id));
-        Ok(go_pem_encode(&f.label, &headers, f.body()))
+    /// Key files whose mode lets anyone but the owner read them (KS-05: a reason to warn).
+    /// Nothing is changed; files this store writes are always 0600.
+    pub fn loose_permissions(&self) -> Result<Vec<PathBuf>, KeyStoreError> {
+        let mut out = Vec::new();
+        for id in self.ids()? {
+            let p = self.dir.join(format!("{id}.key"));
+            let meta = fs::symlink_metadata(&p).map_err(io_err(&p))?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                out.push(p);
+            }
+        }
+        Ok(out)
     }
 
-    /// Notary's `migrateTo0Dot4`: keys under `root_keys/` and `tuf_keys/<gun>/` move to
-    /// `private/<id>.key` with `gun`/`role` headers; `trusted_certificates/` is dropped.
+    /// Notary's `ExportKeys` for one key: every PEM block of its file with a `path: <id>` header
+    /// added. The key stays encrypted as it is stored.
+    pub fn export(&self, id: &str) -> Result<String, KeyStoreError> {
+        let (path, bytes) = self.read_key(id)?;
+        let blocks = gopem::decode_all(&bytes);
+        if blocks.is_empty() {
+            return Err(KeyStoreError::Key {
+                path,
+                source: KeyError::NoPrivateKey,
+            });
+        }
+        let mut out = String::new();
+        for mut b in blocks {
+            b.headers.insert("path".into(), id.to_owned());
+            out.push_str(&b.encode());
+        }
+        Ok(out)
+    }
+
+    /// `notary key export`: every key, in file-name order.
+    pub fn export_all(&self) -> Result<String, KeyStoreError> {
+        let mut out = String::new();
+        for id in self.ids()? {
+            out.push_str(&self.export(&id)?);
+        }
+        Ok(out)
+    }
+
+    /// `notary key export --gun`: the keys whose `gun` header is exactly `gun`.
+    pub fn export_gun(&self, gun: &str) -> Result<String, KeyStoreError> {
+        let mut out = String::new();
+        for id in self.ids()? {
+            let (_, bytes) = self.read_key(&id)?;
+            if gopem::decode(&bytes)
+                .is_some_and(|(b, _)| b.headers.get("gun").map(String::as_str) == Some(gun))
+            {
+                out.push_str(&self.export(&id)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `notary key export --key`: the keys with these IDs, in file-name order (as Notary
+    /// walks the store, whatever order they were asked in). Unknown IDs are left out.
+    pub fn export_ids(&self, ids: &[&str]) -> Result<String, KeyStoreError> {
+        let want: BTreeSet<&str> = ids.iter().copied().collect();
+        let mut out = String::new();
+        for id in self.ids()? {
+            if want.contains(id.as_str()) {
+                out.push_str(&self.export(&id)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `notary key import` of one bundle (Notary's `ImportKeys`): each PEM block is filed under
+    /// its `path` header (or, unencrypted, its key ID); missing `gun`/`role` headers come from
+    /// `fallback_gun`/`fallback_role` (role `delegation` by default); targets, snapshot and
+    /// timestamp keys need a GUN, other keys lose theirs. Unencrypted keys are encrypted with a
+    /// new passphrase for their role; encrypted ones are stored as they are. Adjacent blocks
+    /// with the same path share one file.
+    ///
+    /// Beyond Notary, a block whose path is not a key ID, whose key does not match its path,
+    /// or whose encryption we would refuse to decrypt is skipped, and nothing is written until
+    /// every block has been checked.
+    pub fn import(
+        &self,
+        data: &[u8],
+        fallback_role: &str,
+        fallback_gun: &str,
+        retriever: &mut dyn PassphraseRetriever,
+    ) -> Result<ImportReport, KeyStoreError> {
+        if data.len() as u64 > MAX_IMPORT {
+            return Err(KeyStoreError::Import(vec![format!(
+                "the key bundle is larger than {MAX_IMPORT} bytes"
+            )]));
+        }
+        check_header(fallback_role)?;
+        check_header(fallback_gun)?;
+        let mut report = ImportReport::default();
+        let mut files: Vec<(String, String)> = Vec::new();
+        for mut block in gopem::decode_all(data) {
+            let (id, plain) = match import_block(&mut block, fallback_role, fallback_gun) {
+                Ok(found) => found,
+                Err(reason) => {
+                    report.skipped.push(reason);
+                    continue;
+                }
+            };
+            let text = match plain {
+                None => block.encode(),
+                Some(key) => {
+                    let role_name = block.headers.get("role").cloned().unwrap_or_default();
+                    let gun = block.headers.get("gun").cloned().unwrap_or_default();
+                    let pass = new_passphrase(retriever, &id, &role_name)?;
+                    encode_key_file(&key, &role_name, &gun, &pass)
+                }
+            };
+            match files.last_mut() {
+                Some((last, content)) if *last == id => content.push_str(&text),
+                _ => files.push((id.clone(), text.to_string())),
+            }
+            if !report.imported.contains(&id) {
+                report.imported.push(id);
+            }
+        }
+        if report.imported.is_empty() && !report.skipped.is_empty() {
+            return Err(KeyStoreError::Import(report.skipped));
+        }
+        for (id, content) in &files {
+            self.add_raw(id, content.as_bytes())?;
+        }
+        Ok(report)
+    }
+
+    /// [`import`](Self::import) of a file, read without following links and refused (before
+    /// reading) when larger than [`MAX_IMPORT`].
+    pub fn import_file(
+        &self,
+        path: &Path,
+        fallback_role: &str,
+        fallback_gun: &str,
+        retriever: &mut dyn PassphraseRetriever,
+    ) -> Result<ImportReport, KeyStoreError> {
+        let data =
+            zeroize::Zeroizing::new(fsutil::read_private(path, MAX_IMPORT).map_err(io_err(path))?);
+        self.import(&data, fallback_role, fallback_gun, retriever)
+    }
+
+    /// Notary's `migrateTo0Dot4`: each `*.key` under `root_keys/` and `tuf_keys/` is rewritten
+    /// as `private/<id>.key` (first PEM block only, body unchanged) with a `gun` header from its
+    /// sub-directory and a `role` header from an `_<role>` name suffix; the old directories and
+    /// `trusted_certificates/` are then deleted.
+    ///
+    /// Unlike Notary, links are not followed, a file whose name is not a key ID is not written
+    /// elsewhere, and a directory with a key that could not be moved is kept rather than lost.
     fn migrate_legacy(&self) -> Result<(), KeyStoreError> {
-        for sub in ["root_keys", "tuf_keys"] {
+        for sub in [ROOT_KEYS_SUBDIR, NON_ROOT_KEYS_SUBDIR] {
             let base = self.dir.join(sub);
-            if !base.is_dir() {
+            if !fs::symlink_metadata(&base).is_ok_and(|m| m.is_dir()) {
                 continue;
             }
-            let mut stack = vec![base.clone()];
-            while let Some(d) = stack.pop() {
-                for e in fs::read_dir(&d).map_err(io_err(&d))? {
-                    let p = e.map_err(io_err(&d))?.path();
-                    if p.is_dir() {
-                        stack.push(p);
-                        continue;
-                    }
-                    let Some(stem) = p
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .and_then(|n| n.strip_suffix(".key"))
-                    else {
-                        continue;
-                    };
-                    let Ok(bytes) = Self::read_file(&p) else {
-                        continue;
-                    };
-                    let Ok(f) = KeyFile::parse(&bytes) else {
-                        continue;
-                    };
-                    let (id, role_from_name) = match stem.split_once('_') {
-                        Some((id, r)) => (id, Some(r)),
-                        None => (stem, None),
-                    };
-                    if check_id(id).is_err() {
-                        continue;
-                    }
-                    let mut headers: Vec<(String, String)> = f.headers.clone();
-                    let gun = p
-                        .parent()
-                        .and_then(|par| par.strip_prefix(&base).ok())
-                        .map(|g| g.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    if !gun.is_empty() {
-                        headers.retain(|(k, _)| k != "gun");
-                        headers.push(("gun".into(), gun));
-                    }
-                    if let Some(r) = role_from_name {
-                        headers.retain(|(k, _)| k != "role");
-                        headers.push(("role".into(), r.to_owned()));
-                    }
-                    let refs: Vec<(&str, &str)> = headers
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str()))
-                        .collect();
-                    self.add_raw(id, go_pem_encode(&f.label, &refs, f.body()).as_bytes())?;
+            let mut complete = true;
+            for rel in legacy_key_files(&base)? {
+                let file = format!("{sub}/{rel}");
+                let path = self.dir.join(format!("{file}.key"));
+                match Self::read_file(&path)
+                    .ok()
+                    .and_then(|bytes| migrated_block(&file, &bytes))
+                {
+                    Some((id, block)) => self.add_raw(&id, block.encode().as_bytes())?,
+                    None => complete = false,
                 }
             }
-            fs::remove_dir_all(&base).map_err(io_err(&base))?;
+            if complete {
+                fs::remove_dir_all(&base).map_err(io_err(&base))?;
+            }
         }
         let certs = self.dir.join("trusted_certificates");
-        if certs.is_dir() {
+        if fs::symlink_metadata(&certs).is_ok_and(|m| m.is_dir()) {
             fs::remove_dir_all(&certs).map_err(io_err(&certs))?;
         }
         Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::passphrase::ConstantRetriever;
-    use crate::private::Algorithm;
-    use std::os::unix::fs::PermissionsExt;
-    use zeroize::Zeroizing;
+fn is_encrypted_block(b: &Block) -> bool {
+    b.label == "ENCRYPTED PRIVATE KEY"
+        || b.headers
+            .get("Proc-Type")
+            .is_some_and(|v| v.contains("ENCRYPTED"))
+}
 
-    fn pw(s: &str) -> ConstantRetriever {
-        ConstantRetriever(Zeroizing::new(s.to_owned()))
+/// Go's `filepath.Base` and `filepath.Dir` for the slash-separated paths of PEM headers.
+fn go_base(p: &str) -> &str {
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        return if p.is_empty() { "." } else { "/" };
     }
+    t.rsplit('/').next().unwrap_or(t)
+}
 
-    /// Counts how often it was asked, always giving the same wrong answer.
-    struct Wrong(u32);
-    impl PassphraseRetriever for Wrong {
-        fn passphrase(
-            &mut self,
-            _: &str,
-            _: &str,
-            _: bool,
-            _: u32,
-        ) -> Result<crate::passphrase::Passphrase, GiveUp> {
-            self.0 += 1;
-            Ok(Zeroizing::new("wrong passphrase".into()))
-        }
+fn go_dir(p: &str) -> &str {
+    match p.rfind('/') {
+        Some(0) => "/",
+        Some(i) => p[..i].trim_end_matches('/'),
+        None => ".",
     }
+}
 
-    fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
-        let mut out = BTreeMap::new();
-        let mut stack = vec![dir.to_owned()];
-        while let Some(d) = stack.pop() {
-            for e in fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                let m = fs::symlink_metadata(&p).unwrap();
-                if m.is_dir() {
-                    stack.push(p.clone());
-                }
-                let content = if m.is_file() {
-                    fs::read(&p).unwrap()
-                } else {
-                    Vec::new()
-                };
-                out.insert(p, (content, m.permissions().mode()));
+/// Notary's `handleLegacyPath`, `setFallbacks` and `checkValidity` for one import block, plus
+/// our checks. The block's headers end as they will be stored; the result is the key ID to file
+/// it under with the key itself when it is not encrypted, or why the block is skipped.
+fn import_block(
+    block: &mut Block,
+    fallback_role: &str,
+    fallback_gun: &str,
+) -> Result<(String, Option<PrivateKey>), String> {
+    const INVALID: &str = "invalid key pem block";
+    if !crate::keyfile::PRIVATE_KEY_LABELS.contains(&block.label.as_str()) {
+        return Err(format!("{INVALID} (a {} block)", block.label));
+    }
+    // A path from an old export (`tuf_keys/<gun>/<id>`) carries the GUN.
+    let raw_path = block.headers.get("path").cloned().unwrap_or_default();
+    if !raw_path.is_empty() && raw_path != go_base(&raw_path) {
+        let dir = go_dir(&raw_path);
+        if let Some(gun) = dir.strip_prefix(NON_ROOT_KEYS_SUBDIR) {
+            let gun = gun.trim_matches('/');
+            if !gun.is_empty() {
+                block.headers.insert("gun".into(), gun.to_owned());
             }
         }
-        out
+        block
+            .headers
+            .insert("path".into(), go_base(&raw_path).to_owned());
+    }
+    // A legacy `<id>_<role>` name says the role when no header does.
+    let mut path = block.headers.remove("path").unwrap_or_default();
+    if let Some((id, role_name)) = path.split_once('_')
+        && is_key_id(id)
+    {
+        if block.headers.get("role").is_none_or(String::is_empty) {
+            block.headers.insert("role".into(), role_name.to_owned());
+        }
+        path = id.to_owned();
+    }
+    if block.headers.get("gun").is_none_or(String::is_empty) && !fallback_gun.is_empty() {
+        block.headers.insert("gun".into(), fallback_gun.to_owned());
+    }
+    if block.headers.get("role").is_none_or(String::is_empty) {
+        let r = if fallback_role.is_empty() {
+            DEFAULT_IMPORT_ROLE
+        } else {
+            fallback_role
+        };
+        block.headers.insert("role".into(), r.to_owned());
+    }
+    let role_name = block.headers["role"].clone();
+    if keeps_gun(&role_name) {
+        let gun = block.headers.get("gun").cloned().unwrap_or_default();
+        if gun.is_empty() {
+            return Err(INVALID.to_owned());
+        }
+        Gun::new(&gun).map_err(|e| e.to_string())?;
+    } else {
+        block.headers.remove("gun");
     }
 
-    #[test]
-    fn add_list_get_remove() {
-        let t = tempfile::tempdir().unwrap();
-        let ks = FileKeyStore::open(t.path()).unwrap();
-        let k = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
-        ks.add(&k, "targets", "example.com/app", &mut pw("secret12"))
-            .unwrap();
-        let r = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
-        ks.add(&r, "root", "example.com/app", &mut pw("secret12"))
-            .unwrap();
-        let list = ks.list().unwrap();
-        assert_eq!(
-            list[k.id()],
-            KeyInfo {
-                role: "targets".into(),
-                gun: "example.com/app".into()
+    if is_encrypted_block(block) {
+        if path.is_empty() {
+            // Encrypted and unnamed: there is no way to know its ID.
+            return Err(INVALID.to_owned());
+        }
+        if !is_key_id(&path) {
+            return Err(format!("{INVALID} (path {path:?} is not a key ID)"));
+        }
+        match block.headers.get("DEK-Info") {
+            Some(dek) if block.label != "ENCRYPTED PRIVATE KEY" => {
+                pkcs8::check_legacy(&block.bytes, dek)
             }
-        );
-        assert_eq!(
-            list[r.id()],
-            KeyInfo {
-                role: "root".into(),
-                gun: String::new()
-            },
-            "root keys carry no GUN"
-        );
-        let (got, role_name) = ks.get(k.id(), &mut pw("secret12")).unwrap();
-        assert_eq!(
-            (got.public_key(), role_name.as_str()),
-            (k.public_key(), "targets")
-        );
-        let path = ks.dir().join(format!("{}.key", k.id()));
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(
-            fs::metadata(ks.dir()).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
-        assert!(
-            ks.export(k.id())
-                .unwrap()
-                .contains(&format!("path: {}\n", k.id()))
-        );
-        ks.remove(k.id()).unwrap();
-        assert!(matches!(
-            ks.get(k.id(), &mut pw("x")),
-            Err(KeyStoreError::NotFound(_))
+            None if block.label != "ENCRYPTED PRIVATE KEY" => Err(KeyError::LegacyDecrypt),
+            _ => pkcs8::check_encrypted_pkcs8(&block.bytes),
+        }
+        .map_err(|e| format!("{INVALID} ({e})"))?;
+        return Ok((path, None));
+    }
+    let key = KeyFile::from(block.clone())
+        .decrypt("")
+        .map_err(|e| format!("{INVALID} ({e})"))?;
+    if !path.is_empty() && path != key.id() {
+        return Err(format!(
+            "{INVALID} (path {path:?} names another key than the one it holds)"
         ));
     }
+    Ok((key.id().to_owned(), Some(key)))
+}
 
-    #[test]
-    fn ks01_wrong_passphrase_gives_up_after_notarys_limit_and_touches_nothing() {
-        let t = tempfile::tempdir().unwrap();
-        let ks = FileKeyStore::open(t.path()).unwrap();
-        let k = PrivateKey::generate(Algorithm::Ed25519).unwrap();
-        ks.add(&k, "targets/releases", "", &mut pw("secret12"))
-            .unwrap();
-        let before = snapshot(t.path());
-        let mut wrong = Wrong(0);
-        let e = ks.get(k.id(), &mut wrong).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "maximum number of passphrase attempts exceeded"
-        );
-        assert_eq!(wrong.0, MAX_ATTEMPTS + 1);
-        assert_eq!(snapshot(t.path()), before, "INV-K");
-    }
-
-    #[test]
-    fn ks02_ks03_ks07_damaged_or_swapped_files_are_refused() {
-        let t = tempfile::tempdir().unwrap();
-        let ks = FileKeyStore::open(t.path()).unwrap();
-        let a = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
-        let b = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
-        ks.add(&a, "targets", "g", &mut pw("secret12")).unwrap();
-        ks.add(&b, "snapshot", "g", &mut pw("secret12")).unwrap();
-        let pa = ks.dir().join(format!("{}.key", a.id()));
-        let pb = ks.dir().join(format!("{}.key", b.id()));
-        let (ba, bb) = (fs::read(&pa).unwrap(), fs::read(&pb).unwrap());
-        // Swapped names: the key inside is not the one the name claims.
-        fs::write(&pa, &bb).unwrap();
-        assert!(matches!(
-            ks.get(a.id(), &mut pw("secret12")),
-            Err(KeyStoreError::IdMismatch { .. })
-        ));
-        // Truncated in the middle of the base64, and empty.
-        fs::write(&pa, &ba[..ba.len() / 2]).unwrap();
-        assert!(matches!(
-            ks.get(a.id(), &mut pw("secret12")),
-            Err(KeyStoreError::Key { .. })
-        ));
-        fs::write(&pa, b"").unwrap();
-        assert!(ks.get(a.id(), &mut pw("secret12")).is_err());
-        // One flipped ciphertext bit (CBC has no MAC): never a wrong key.
-        let text = String::from_utf8(ba.clone()).unwrap();
-        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-        let mid = lines.len() / 2;
-        let flipped: String = lines[mid]
-            .chars()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == 10 {
-                    if c == 'A' { 'B' } else { 'A' }
-                } else {
-                    c
-                }
-            })
-            .collect();
-        lines[mid] = flipped;
-        fs::write(&pa, lines.join("\n") + "\n").unwrap();
-        // Either refused or, if the garbage still parses, the very same key: never another one.
-        if let Ok((k, _)) = ks.get(a.id(), &mut pw("secret12")) {
-            assert_eq!(k.public_key(), a.public_key());
-        }
-        assert!(matches!(
-            ks.get("../../etc/passwd", &mut pw("x")),
-            Err(KeyStoreError::BadKeyId(_))
-        ));
-    }
-
-    #[test]
-    fn no_passphrase_source_says_where_one_can_come_from() {
-        struct Nothing;
-        impl PassphraseRetriever for Nothing {
-            fn passphrase(
-                &mut self,
-                _: &str,
-                _: &str,
-                _: bool,
-                _: u32,
-            ) -> Result<crate::passphrase::Passphrase, GiveUp> {
-                Err(GiveUp::NoInput)
+/// `*.key` files under `base`, as paths relative to it without the extension, in Go's walk
+/// order; links are not followed.
+fn legacy_key_files(base: &Path) -> Result<Vec<String>, KeyStoreError> {
+    let mut out = Vec::new();
+    let mut stack = vec![(base.to_owned(), String::new())];
+    while let Some((dir, prefix)) = stack.pop() {
+        let mut entries: Vec<_> = fs::read_dir(&dir)
+            .map_err(io_err(&dir))?
+            .collect::<Result<_, _>>()
+            .map_err(io_err(&dir))?;
+        entries.sort_by_key(|e| e.file_name());
+        let mut subdirs = Vec::new();
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let ft = e.file_type().map_err(io_err(&dir))?;
+            if ft.is_dir() {
+                subdirs.push((e.path(), format!("{prefix}{name}/")));
+            } else if ft.is_file()
+                && let Some(stem) = name.strip_suffix(".key")
+            {
+                out.push(format!("{prefix}{stem}"));
             }
         }
-        let t = tempfile::tempdir().unwrap();
-        let ks = FileKeyStore::open(t.path()).unwrap();
-        let k = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
-        let e = ks.add(&k, "targets", "g", &mut Nothing).unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("Please either use environment variables"),
-            "{e}"
-        );
-        assert_eq!(
-            fs::read_dir(ks.dir()).unwrap().count(),
-            0,
-            "nothing written"
-        );
-        ks.add(&k, "targets", "g", &mut pw("secret12")).unwrap();
-        let e = ks.get(k.id(), &mut Nothing).unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("Please either use environment variables"),
-            "{e}"
-        );
+        stack.extend(subdirs.into_iter().rev());
     }
+    out.sort();
+    Ok(out)
+}
 
-    #[test]
-    fn ks05_modes_are_tightened_whatever_the_umask() {
-        let t = tempfile::tempdir().unwrap();
-        fs::create_dir(t.path().join("private")).unwrap();
-        fs::set_permissions(t.path().join("private"), fs::Permissions::from_mode(0o755)).unwrap();
-        let ks = FileKeyStore::open(t.path()).unwrap();
-        assert_eq!(
-            fs::metadata(ks.dir()).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
+/// Notary's `moveKeyTo0Dot4Location` for `file` (`root_keys/...` or `tuf_keys/...`, no
+/// extension): the key ID and the block to store, or `None` when Notary would not move it or
+/// its name is not a key ID.
+fn migrated_block(file: &str, bytes: &[u8]) -> Option<(String, Block)> {
+    let (mut block, _) = gopem::decode(bytes)?;
+    let mut key_id = go_base(file).to_owned();
+    let dir = go_dir(file);
+    let dir = dir.strip_prefix(ROOT_KEYS_SUBDIR).unwrap_or(dir);
+    let dir = dir.strip_prefix(NON_ROOT_KEYS_SUBDIR).unwrap_or(dir);
+    if !dir.is_empty() {
+        // Go drops the first character, the separator.
+        let gun = dir.strip_prefix('/').unwrap_or(dir);
+        block.headers.insert("gun".into(), gun.to_owned());
     }
-
-    #[test]
-    fn ks06_planted_symlinks_are_not_followed() {
-        let t = tempfile::tempdir().unwrap();
-        let ks = FileKeyStore::open(t.path()).unwrap();
-        let k = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
-        let victim = t.path().join("victim");
-        fs::write(&victim, b"precious").unwrap();
-        std::os::unix::fs::symlink(&victim, ks.dir().join(format!("{}.key", k.id()))).unwrap();
-        assert!(ks.add(&k, "targets", "g", &mut pw("secret12")).is_err());
-        assert!(ks.get(k.id(), &mut pw("secret12")).is_err());
-        assert_eq!(fs::read(&victim).unwrap(), b"precious");
-        // A symlinked private directory is refused too.
-        let t2 = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(t.path(), t2.path().join("private")).unwrap();
-        assert!(FileKeyStore::open(t2.path()).is_err());
-    }
-
-    #[test]
-    fn ks09_legacy_layouts_migrate_like_notary() {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures/go-notary/compatibility/notary0.3/private");
-        let t = tempfile::tempdir().unwrap();
-        let priv_dir = t.path().join("private");
-        copy_dir(&src, &priv_dir);
-        let ks = FileKeyStore::open(t.path()).unwrap();
-        assert!(!priv_dir.join("root_keys").exists() && !priv_dir.join("tuf_keys").exists());
-        let list = ks.list().unwrap();
-        assert_eq!(list.len(), 4, "{list:?}");
-        let tuf = list
-            .values()
-            .filter(|i| i.gun == "docker.com/notary0.3/tst")
-            .count();
-        assert!(tuf >= 2, "{list:?}");
-        for id in list.keys() {
-            ks.get(id, &mut pw("password"))
-                .unwrap_or_else(|e| panic!("{id}: {e}"));
+    if key_id.contains('_') {
+        let role_name = key_id.split('_').nth(1).unwrap_or_default().to_owned();
+        if let Some(id) = key_id.strip_suffix(&format!("_{role_name}")) {
+            key_id = id.to_owned();
         }
-        // What Notary 0.7 itself made of the same files.
-        let notary = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures/notary-0.7/keys/legacy-migrated/notary0.3/private");
-        if notary.is_dir() {
-            let theirs: std::collections::BTreeSet<String> = fs::read_dir(&notary)
-                .unwrap()
-                .map(|e| {
-                    e.unwrap()
-                        .file_name()
-                        .to_string_lossy()
-                        .trim_end_matches(".key")
-                        .to_owned()
-                })
-                .collect();
-            let ours: std::collections::BTreeSet<String> = list.keys().cloned().collect();
-            assert_eq!(ours, theirs);
-            for id in &ours {
-                let a =
-                    KeyFile::parse(&fs::read(notary.join(format!("{id}.key"))).unwrap()).unwrap();
-                let b =
-                    KeyFile::parse(&fs::read(ks.dir().join(format!("{id}.key"))).unwrap()).unwrap();
-                assert_eq!((a.role(), a.gun()), (b.role(), b.gun()), "{id}");
-            }
-        }
+        block.headers.insert("role".into(), role_name);
     }
-
-    fn copy_dir(src: &Path, dst: &Path) {
-        fs::create_dir_all(dst).unwrap();
-        for e in fs::read_dir(src).unwrap() {
-            let p = e.unwrap().path();
-            let to = dst.join(p.file_name().unwrap());
-            if p.is_dir() {
-                copy_dir(&p, &to);
-            } else {
-                fs::copy(&p, &to).unwrap();
-            }
-        }
-    }
+    is_key_id(&key_id).then_some((key_id, block))
 }

@@ -3,6 +3,7 @@
 pub mod cert;
 pub mod der;
 pub mod fsutil;
+pub mod gopem;
 pub mod keyfile;
 pub mod keystore;
 pub mod passphrase;

@@ -34,6 +34,12 @@ pub enum KeyError {
     IncorrectPassword,
     #[error("could not decrypt private key")]
     LegacyDecrypt,
+    #[error("no valid private key found")]
+    NoPrivateKey,
+    #[error("rsa keys can only be imported")]
+    RsaImportOnly,
+    #[error("private key type not supported for key generation: {0}")]
+    NotGeneratable(String),
     #[error("unsupported key type {0:?}")]
     UnsupportedType(String),
     #[error("only P-256 ECDSA keys are supported")]
@@ -185,17 +191,27 @@ pub fn encode_sec1(d: &[u8], point: &[u8]) -> Vec<u8> {
     der::seq(&[&der::uint(1), &d, &curve, &public])
 }
 
+/// Notary's minimum RSA modulus (`notary.MinRSABitSize`).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// The bit length of the modulus of a PKCS#1 `RSAPrivateKey`.
+fn rsa_modulus_bits(pkcs1: &[u8]) -> Result<usize, DerError> {
+    let mut r = Reader::new(Reader::new(pkcs1).read(der::SEQUENCE)?);
+    r.read_small_uint()?;
+    let n = r.read(der::INTEGER)?;
+    let n = match n.iter().position(|&b| b != 0) {
+        Some(i) => &n[i..],
+        None => return Ok(0),
+    };
+    Ok(n.len() * 8 - n[0].leading_zeros() as usize)
+}
+
+/// A PKCS#1 RSA key of at least 2048 bits (smaller ones are `ErrKeyTooSmall` in the catalog).
 pub fn rsa_from_pkcs1(pkcs1: &[u8]) -> Result<RawKey, KeyError> {
-    let kp = ring::signature::RsaKeyPair::from_der(pkcs1).map_err(|e| {
-        if e.to_string().contains("TooSmall") {
-            KeyError::KeyTooSmall
-        } else {
-            KeyError::Invalid(e.to_string())
-        }
-    })?;
-    if kp.public().modulus_len() < 256 {
+    if rsa_modulus_bits(pkcs1)? < MIN_RSA_BITS {
         return Err(KeyError::KeyTooSmall);
     }
+    ring::signature::RsaKeyPair::from_der(pkcs1).map_err(|e| KeyError::Invalid(e.to_string()))?;
     Ok(RawKey::Rsa(Zeroizing::new(pkcs1.to_vec())))
 }
 
@@ -271,8 +287,16 @@ pub fn encrypt_pkcs8_with(key: &RawKey, password: &[u8], salt: &[u8; 8], iv: &[u
     der::seq(&[&alg, &der::tlv(der::OCTET_STRING, &ct)])
 }
 
-/// Decrypts Notary's (or any PBES2/PBKDF2-SHA1/AES-256-CBC) encrypted PKCS#8.
-pub fn decrypt_pkcs8(der_bytes: &[u8], password: &[u8]) -> Result<RawKey, KeyError> {
+/// The parameters of an encrypted PKCS#8 blob that we accept: PBES2 with PBKDF2-HMAC-SHA1 and
+/// AES-256-CBC, a bounded iteration count, a 16-byte IV and whole cipher blocks.
+struct Pbes2<'a> {
+    salt: &'a [u8],
+    iterations: u32,
+    iv: &'a [u8],
+    data: &'a [u8],
+}
+
+fn parse_pbes2(der_bytes: &[u8]) -> Result<Pbes2<'_>, KeyError> {
     let parsed = (|| -> Result<_, DerError> {
         let mut epki = Reader::new(Reader::new(der_bytes).read(der::SEQUENCE)?);
         let mut alg = Reader::new(epki.read(der::SEQUENCE)?);
@@ -319,12 +343,35 @@ pub fn decrypt_pkcs8(der_bytes: &[u8], password: &[u8]) -> Result<RawKey, KeyErr
             "ciphertext or IV has a bad length".into(),
         ));
     }
-    let k = pbkdf2_sha1(password, salt, iterations as u32);
-    let mut buf = Zeroizing::new(data.to_vec());
-    Aes256CbcDec::new(k.as_ref().into(), iv.into())
+    Ok(Pbes2 {
+        salt,
+        iterations: u32::try_from(iterations).map_err(|_| KeyError::Iterations(iterations))?,
+        iv,
+        data,
+    })
+}
+
+/// Checks, without the passphrase, that an encrypted PKCS#8 blob is one we would try to decrypt
+/// (an import stores encrypted keys as they are, so hostile parameters are refused up front).
+pub fn check_encrypted_pkcs8(der_bytes: &[u8]) -> Result<(), KeyError> {
+    parse_pbes2(der_bytes).map(|_| ())
+}
+
+/// Decrypts Notary's (or any PBES2/PBKDF2-SHA1/AES-256-CBC) encrypted PKCS#8.
+pub fn decrypt_pkcs8(der_bytes: &[u8], password: &[u8]) -> Result<RawKey, KeyError> {
+    let p = parse_pbes2(der_bytes)?;
+    let k = pbkdf2_sha1(password, p.salt, p.iterations);
+    let mut buf = Zeroizing::new(p.data.to_vec());
+    Aes256CbcDec::new(k.as_ref().into(), p.iv.into())
         .decrypt_padded_mut::<NoPadding>(&mut buf)
         .map_err(|_| KeyError::IncorrectPassword)?;
-    decode_pkcs8(&buf).map_err(|_| KeyError::IncorrectPassword)
+    // Like Go, the padding is not checked: the plaintext must parse, trailing bytes ignored.
+    // A wrong passphrase gives garbage that does not parse; a key that parses but is refused
+    // (small RSA, other curve) says so, since asking for the passphrase again cannot help.
+    decode_pkcs8(&buf).map_err(|e| match e {
+        KeyError::KeyTooSmall | KeyError::UnsupportedCurve | KeyError::UnsupportedType(_) => e,
+        _ => KeyError::IncorrectPassword,
+    })
 }
 
 /// OpenSSL's `EVP_BytesToKey` with MD5 and one iteration, as Go's `x509.DecryptPEMBlock` uses.
@@ -343,13 +390,9 @@ fn evp_bytes_to_key(password: &[u8], salt: &[u8], len: usize) -> Zeroizing<Vec<u
     out
 }
 
-/// Decrypts a legacy `Proc-Type: 4,ENCRYPTED` PEM body (`DEK-Info: AES-{128,192,256}-CBC,<iv>`).
-/// Read-only: we never write this format.
-pub fn decrypt_legacy(
-    body: &[u8],
-    dek_info: &str,
-    password: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+/// The key length and IV of a legacy `DEK-Info: AES-{128,192,256}-CBC,<iv hex>` header, with the
+/// body checked to be whole cipher blocks.
+fn legacy_params(body: &[u8], dek_info: &str) -> Result<(usize, Vec<u8>), KeyError> {
     let (cipher, iv_hex) = dek_info.split_once(',').ok_or(KeyError::LegacyDecrypt)?;
     let iv = hex::decode(iv_hex.trim()).map_err(|_| KeyError::LegacyDecrypt)?;
     let key_len = match cipher.trim() {
@@ -361,6 +404,22 @@ pub fn decrypt_legacy(
     if iv.len() != 16 || body.is_empty() || body.len() % 16 != 0 {
         return Err(KeyError::LegacyDecrypt);
     }
+    Ok((key_len, iv))
+}
+
+/// Checks, without the passphrase, that a legacy encrypted body is one we could decrypt.
+pub fn check_legacy(body: &[u8], dek_info: &str) -> Result<(), KeyError> {
+    legacy_params(body, dek_info).map(|_| ())
+}
+
+/// Decrypts a legacy `Proc-Type: 4,ENCRYPTED` PEM body (`DEK-Info: AES-{128,192,256}-CBC,<iv>`).
+/// Read-only: we never write this format.
+pub fn decrypt_legacy(
+    body: &[u8],
+    dek_info: &str,
+    password: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    let (key_len, iv) = legacy_params(body, dek_info)?;
     let key = evp_bytes_to_key(password, &iv[..8], key_len);
     let mut buf = Zeroizing::new(body.to_vec());
     let res = match key_len {

@@ -47,6 +47,30 @@ impl Algorithm {
             _ => None,
         }
     }
+
+    /// The algorithm a key may be created with, refused with Notary's messages otherwise
+    /// (`CryptoService.Create`, `utils.GenerateKey`).
+    pub fn for_creation(s: &str) -> Result<Algorithm, KeyError> {
+        match s {
+            "rsa" => Err(KeyError::RsaImportOnly),
+            other => {
+                Algorithm::parse(other).ok_or_else(|| KeyError::NotGeneratable(other.to_owned()))
+            }
+        }
+    }
+}
+
+/// A DER INTEGER for an unsigned big-endian number.
+fn der_uint_bytes(b: &[u8]) -> Vec<u8> {
+    let start = b
+        .iter()
+        .position(|&x| x != 0)
+        .unwrap_or(b.len().saturating_sub(1));
+    let mut c = b[start..].to_vec();
+    if c.first().is_none_or(|x| x & 0x80 != 0) {
+        c.insert(0, 0);
+    }
+    der::tlv(der::INTEGER, &c)
 }
 
 /// SPKI DER for a P-256 point, as Go's `MarshalPKIXPublicKey` writes it.
@@ -177,6 +201,31 @@ impl PrivateKey {
         }
     }
 
+    /// A signature as an X.509 certificate carries it: ECDSA with SHA-256 as DER
+    /// `Ecdsa-Sig-Value`, RSA as PKCS#1 v1.5 with SHA-256 (Go's defaults for these keys).
+    /// Ed25519 keys cannot make Notary certificates.
+    pub(crate) fn sign_certificate(&self, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let rng = SystemRandom::new();
+        match &self.inner {
+            Inner::Ec(kp) => {
+                let sig = kp
+                    .sign(&rng, msg)
+                    .map_err(|_| KeyError::Invalid("ECDSA signing failed".into()))?;
+                let (r, s) = sig.as_ref().split_at(32);
+                Ok(der::seq(&[&der_uint_bytes(r), &der_uint_bytes(s)]))
+            }
+            Inner::Rsa(kp) => {
+                let mut sig = vec![0u8; kp.public().modulus_len()];
+                kp.sign(&rsig::RSA_PKCS1_SHA256, &rng, msg, &mut sig)
+                    .map_err(|_| KeyError::Invalid("RSA signing failed".into()))?;
+                Ok(sig)
+            }
+            Inner::Ed(_) => Err(KeyError::UnsupportedType(
+                "key type not supported for Certificate generation: ed25519".into(),
+            )),
+        }
+    }
+
     /// The public key that ring derives, to check a stored key against the ID it was filed
     /// under (KS-03, KS-07).
     pub fn matches_id(&self, canonical_id: &str) -> bool {
@@ -194,10 +243,31 @@ impl PrivateKey {
 }
 
 /// A private key presented under another public key of the same material: a root key signs as
-/// its `ecdsa-x509` certificate key, under the certificate's TUF ID.
+/// its `ecdsa-x509` (or `rsa-x509`) certificate key, under the certificate's TUF ID.
 pub struct CertifiedKey<'a> {
-    pub key: &'a PrivateKey,
-    pub public: PublicKey,
+    key: &'a PrivateKey,
+    public: PublicKey,
+}
+
+impl<'a> CertifiedKey<'a> {
+    /// Pairs `key` with `certificate`, which must carry the same public key.
+    pub fn new(key: &'a PrivateKey, certificate: PublicKey) -> Result<CertifiedKey<'a>, KeyError> {
+        if certificate.canonical_id() != key.id() {
+            return Err(KeyError::Invalid(format!(
+                "the certificate key {} is not the private key {}",
+                certificate.canonical_id(),
+                key.id()
+            )));
+        }
+        Ok(CertifiedKey {
+            key,
+            public: certificate,
+        })
+    }
+
+    pub fn key(&self) -> &PrivateKey {
+        self.key
+    }
 }
 
 impl Signer for PrivateKey {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use notarius_tuf::keys::PublicKey;
 
-use crate::keystore::{FileKeyStore, KeyInfo, KeyStoreError};
+use crate::keystore::{FileKeyStore, KeyInfo, KeyStoreError, check_key_use};
 use crate::passphrase::PassphraseRetriever;
 use crate::private::{Algorithm, PrivateKey};
 
@@ -14,6 +14,12 @@ pub trait KeyStore {
     /// Where it is, for listings (`<trust_dir>/private`, `yubikey`).
     fn location(&self) -> String;
     fn list(&self) -> Result<BTreeMap<String, KeyInfo>, KeyStoreError>;
+    /// Role and GUN of one key, without decrypting it.
+    fn info(&self, id: &str) -> Result<KeyInfo, KeyStoreError> {
+        self.list()?
+            .remove(id)
+            .ok_or_else(|| KeyStoreError::NotFound(id.to_owned()))
+    }
     fn add(
         &self,
         key: &PrivateKey,
@@ -36,6 +42,9 @@ impl KeyStore for FileKeyStore {
     fn list(&self) -> Result<BTreeMap<String, KeyInfo>, KeyStoreError> {
         FileKeyStore::list(self)
     }
+    fn info(&self, id: &str) -> Result<KeyInfo, KeyStoreError> {
+        FileKeyStore::info(self, id)
+    }
     fn add(
         &self,
         key: &PrivateKey,
@@ -55,6 +64,15 @@ impl KeyStore for FileKeyStore {
     fn remove(&self, id: &str) -> Result<(), KeyStoreError> {
         FileKeyStore::remove(self, id)
     }
+}
+
+/// Errors after which another store is not asked: the key was found and the passphrase
+/// failed (Notary's `ErrPasswordInvalid`, `ErrAttemptsExceeded`), or there is no one to ask.
+fn is_final(e: &KeyStoreError) -> bool {
+    matches!(
+        e,
+        KeyStoreError::PasswordInvalid | KeyStoreError::AttemptsExceeded | KeyStoreError::GiveUp(_)
+    )
 }
 
 /// Key stores in priority order plus the passphrase source.
@@ -86,13 +104,21 @@ impl CryptoService {
         Ok(key.public_key().clone())
     }
 
-    /// Stores `key`, trying each store in order.
+    /// Stores `key`, trying each store in order. A key some store already holds for the same
+    /// role is left as it is; for another role it is refused (Notary's `AddKey`).
     pub fn add_key(
         &mut self,
         role: &str,
         gun: &str,
         key: &PrivateKey,
     ) -> Result<(), KeyStoreError> {
+        if let Some(info) = self.get_key_info(key.id()) {
+            return if info.role == role {
+                Ok(())
+            } else {
+                Err(KeyStoreError::ExistsForRole(info.role))
+            };
+        }
         let mut last = None;
         for s in &self.stores {
             match s.add(key, role, gun, self.retriever.as_mut()) {
@@ -103,15 +129,64 @@ impl CryptoService {
         Err(last.unwrap_or_else(|| KeyStoreError::NotFound(key.id().to_owned())))
     }
 
-    /// The private key with canonical ID `id` and its role, from the first store that has it.
+    /// The private key with canonical ID `id` and its role, from the first store that can give
+    /// it. A wrong passphrase ends the search; a store that cannot read the key does not, but
+    /// its error is what is reported if no other store has the key.
     pub fn get_private_key(&mut self, id: &str) -> Result<(PrivateKey, String), KeyStoreError> {
+        let mut first_error = None;
         for s in &self.stores {
             match s.get(id, self.retriever.as_mut()) {
-                Err(KeyStoreError::NotFound(_)) => continue,
-                other => return other,
+                Ok(found) => return Ok(found),
+                Err(e) if is_final(&e) => return Err(e),
+                Err(KeyStoreError::NotFound(_)) => {}
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
-        Err(KeyStoreError::NotFound(id.to_owned()))
+        Err(first_error.unwrap_or_else(|| KeyStoreError::NotFound(id.to_owned())))
+    }
+
+    /// The key `id` for signing as `role` of `gun`: refused, before any passphrase is asked,
+    /// when its file says it belongs to another role or repository (KS-07).
+    pub fn get_signing_key(
+        &mut self,
+        id: &str,
+        role: &str,
+        gun: &str,
+    ) -> Result<PrivateKey, KeyStoreError> {
+        let mut first_error = None;
+        for s in &self.stores {
+            let info = match s.info(id) {
+                Ok(info) => info,
+                Err(KeyStoreError::NotFound(_)) => continue,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+            };
+            check_key_use(id, &info, role, gun)?;
+            match s.get(id, self.retriever.as_mut()) {
+                Ok((key, _)) => return Ok(key),
+                Err(e) if is_final(&e) => return Err(e),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or_else(|| KeyStoreError::NotFound(id.to_owned())))
+    }
+
+    /// The public key of `id` (Notary's `GetKey`, which decrypts the private key to find it).
+    pub fn get_key(&mut self, id: &str) -> Option<PublicKey> {
+        self.get_private_key(id)
+            .ok()
+            .map(|(k, _)| k.public_key().clone())
+    }
+
+    /// Role and GUN of `id` from the first store that holds it, without decrypting.
+    pub fn get_key_info(&self, id: &str) -> Option<KeyInfo> {
+        self.stores.iter().find_map(|s| s.info(id).ok())
     }
 
     /// Every key and where it is, the first store winning for a key several hold.

@@ -1,5 +1,6 @@
-//! Key files written by the real Notary (fixtures/notary-0.7 and Notary's own 0.1/0.3
-//! compatibility fixtures) read by our code, and ours written byte for byte like Notary's.
+//! Key files written by the real Notary (fixtures/notary-0.7, and Notary's own 0.1/0.3
+//! compatibility fixtures copied to tests/data/go-notary) read by our code, and ours written
+//! byte for byte like Notary's.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,16 @@ fn fixtures() -> PathBuf {
 /// (file, passphrase, role header, gun header) of every client key in the Notary scenarios.
 fn notary_keys() -> Vec<(PathBuf, String, String, Option<String>)> {
     let mut out = Vec::new();
-    for e in fs::read_dir(fixtures().join("notary-0.7")).unwrap() {
+    let dir = fixtures().join("notary-0.7");
+    if !dir.is_dir() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "fixtures missing"
+        );
+        eprintln!("SKIPPED: {} is missing", dir.display());
+        return out;
+    }
+    for e in fs::read_dir(dir).unwrap() {
         let dir = e.unwrap().path();
         let Ok(meta) = fs::read(dir.join("scenario.json")) else {
             continue;
@@ -32,7 +42,7 @@ fn notary_keys() -> Vec<(PathBuf, String, String, Option<String>)> {
         }
     }
     assert!(
-        out.len() >= 15,
+        out.is_empty() || out.len() >= 15,
         "expected the Notary fixture keys, found {}",
         out.len()
     );
@@ -110,8 +120,8 @@ fn every_notary_key_decrypts_matches_its_file_name_and_re_encrypts_byte_for_byte
 }
 
 #[test]
-fn legacy_notary_0_1_and_0_3_keys_decrypt() {
-    let compat = fixtures().join("go-notary/compatibility");
+fn legacy_notary_0_1_and_0_3_keys_decrypt_to_the_ids_of_their_names() {
+    let compat = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/go-notary");
     let mut checked = 0;
     for (dir, pass) in [("notary0.1", "randompass"), ("notary0.3", "password")] {
         let mut stack = vec![compat.join(dir).join("private")];
@@ -122,30 +132,36 @@ fn legacy_notary_0_1_and_0_3_keys_decrypt() {
                     stack.push(p);
                     continue;
                 }
-                if p.extension().is_none_or(|x| x != "key") {
-                    continue;
-                }
                 let f = KeyFile::parse(&fs::read(&p).unwrap()).unwrap();
+                assert_eq!(f.header("Proc-Type"), Some("4,ENCRYPTED"));
                 let key = f
                     .decrypt(pass)
                     .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                // `<id>.key` or, in 0.1, `<id>_<role>.key`: the ID is the key's own.
                 let stem = p.file_stem().unwrap().to_str().unwrap();
-                let id = stem.split('_').next().unwrap();
-                // 0.1/0.3 named root keys by the certificate key's ID; the others by their own.
-                if !stem.ends_with("_root") && !d.ends_with("root_keys") {
-                    assert_eq!(key.id(), id, "{}", p.display());
-                }
-                assert!(f.decrypt("wrong").is_err());
+                assert_eq!(key.id(), stem.split('_').next().unwrap(), "{}", p.display());
+                assert!(matches!(
+                    f.decrypt("wrong"),
+                    Err(pkcs8::KeyError::LegacyDecrypt)
+                ));
                 checked += 1;
             }
         }
     }
-    assert!(checked >= 7, "checked {checked} legacy keys");
+    assert_eq!(checked, 7, "every legacy key");
 }
 
 #[test]
 fn keys_notary_exported_and_imported_read_back() {
     let keys = fixtures().join("notary-0.7/keys");
+    if !keys.is_dir() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "fixtures missing"
+        );
+        eprintln!("SKIPPED: {} is missing", keys.display());
+        return;
+    }
     let generated = fs::read(keys.join("generate/dev-key.pem")).unwrap();
     let f = KeyFile::parse(&generated).unwrap();
     assert_eq!(f.role(), "targets/dev");
