@@ -169,6 +169,55 @@ mod tests {
             go_pem("CERTIFICATE", &der).as_bytes(),
             "Go's PEM layout"
         );
+        // Go's extensions, in Go's order, and nothing else (no key identifiers).
+        let exts: Vec<(String, bool, &[u8])> = c
+            .extensions()
+            .iter()
+            .map(|e| (e.oid.to_id_string(), e.critical, e.value))
+            .collect();
+        assert_eq!(
+            exts,
+            [
+                ("2.5.29.15".to_owned(), true, &[0x03, 0x02, 0x05, 0xa0][..]),
+                (
+                    "2.5.29.37".to_owned(),
+                    false,
+                    &[
+                        0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03
+                    ][..]
+                ),
+                ("2.5.29.19".to_owned(), true, &[0x30, 0x00][..]),
+            ]
+        );
+        assert_eq!(c.version(), X509Version::V3);
+        assert_eq!(
+            c.signature_algorithm.algorithm.to_id_string(),
+            "1.2.840.10045.4.3.2",
+            "ecdsa-with-SHA256"
+        );
+        assert_eq!(c.validity().not_before.timestamp(), now.unix_timestamp());
+    }
+
+    #[test]
+    fn common_names_use_gos_string_types() {
+        let key = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
+        let now = ::time::OffsetDateTime::now_utc();
+        // PrintableString (tag 19) when Go's set allows, UTF8String (tag 12) otherwise.
+        for (gun, tag) in [
+            ("example.com/app", 19u8),
+            ("registry:5000/a-b/c.d", 19),
+            ("docker.io/library/my_app", 12),
+            ("example.com/*", 12),
+            ("example.com/a&b", 12),
+            ("exämple.com/app", 12),
+        ] {
+            let pk = root_certificate(&key, gun, now).unwrap();
+            let der = notarius_tuf::keys::first_cert_der(pk.public()).unwrap();
+            let (_, c) = X509Certificate::from_der(&der).unwrap();
+            let cn = c.subject().iter_common_name().next().unwrap();
+            assert_eq!(cn.attr_value().header.tag().0, u32::from(tag), "{gun}");
+            assert_eq!(cn.as_str().unwrap(), gun);
+        }
     }
 
     #[test]

@@ -54,7 +54,8 @@ func main() {
 		if err := utils.ValidateCertificate(c, true); err != nil {
 			fail(err)
 		}
-		if err := c.CheckSignatureFrom(c); err != nil {
+		// Self-signed but not a CA, so CheckSignatureFrom would refuse the parent itself.
+		if err := c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil {
 			fail(err)
 		}
 		k := utils.CertToKey(c)
@@ -62,7 +63,7 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		days := c.NotAfter.Sub(c.NotBefore) / (24 * time.Hour)
+		days := int64(c.NotAfter.Sub(c.NotBefore) / (24 * time.Hour))
 		fmt.Println(k.Algorithm(), id, c.Subject.CommonName, c.Issuer.CommonName, days,
 			c.IsCA, c.BasicConstraintsValid, int(c.KeyUsage), c.ExtKeyUsage, c.SerialNumber.BitLen() <= 128,
 			len(c.SubjectKeyId), len(c.AuthorityKeyId), c.SignatureAlgorithm)
