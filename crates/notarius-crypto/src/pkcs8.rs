@@ -477,6 +477,51 @@ mod tests {
     }
 
     #[test]
+    fn standard_pkcs8_reads_as_notarys_forms() {
+        use ring::signature::KeyPair as _;
+        // RFC 8410 Ed25519 (version 2, with the public key) becomes Notary's 96 bytes.
+        let rng = SystemRandom::new();
+        let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let kp = ring::signature::Ed25519KeyPair::from_pkcs8(doc.as_ref()).unwrap();
+        let RawKey::Ed25519(raw) = decode_pkcs8(doc.as_ref()).unwrap() else {
+            panic!("not ed25519");
+        };
+        let public = kp.public_key().as_ref();
+        assert_eq!((&raw[..32], &raw[64..]), (public, public));
+        // Notary's own EC form (version 1, curve OID in the algorithm) and the standard one
+        // (version 0) give the same SEC1 key.
+        let std_ec = ec_key();
+        let notary_form = encode_pkcs8(&std_ec);
+        assert_eq!(
+            &notary_form[..7],
+            &[0x30, 0x81, 0x93, 0x02, 0x01, 0x01, 0x30]
+        );
+        assert_eq!(decode_pkcs8(&notary_form).unwrap(), std_ec);
+        // Anything else is refused.
+        let dsa = der::seq(&[
+            &der::uint(0),
+            &der::seq(&[&der::tlv(
+                der::OID,
+                &[0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01],
+            )]),
+            &der::tlv(der::OCTET_STRING, &[1, 2, 3]),
+        ]);
+        assert!(matches!(
+            decode_pkcs8(&dsa),
+            Err(KeyError::UnsupportedType(_))
+        ));
+        let p384 = der::seq(&[
+            &der::uint(0),
+            &der::seq(&[
+                &der::tlv(der::OID, oids::EC_PUBLIC_KEY),
+                &der::tlv(der::OID, &[0x2b, 0x81, 0x04, 0x00, 0x22]),
+            ]),
+            &der::tlv(der::OCTET_STRING, &[1, 2, 3]),
+        ]);
+        assert_eq!(decode_pkcs8(&p384), Err(KeyError::UnsupportedCurve));
+    }
+
+    #[test]
     fn ks02_truncated_and_odd_lengths_never_panic() {
         let enc = encrypt_pkcs8(&ec_key(), b"pw");
         for cut in [0, 1, 10, enc.len() / 2, enc.len() - 1] {

@@ -114,9 +114,8 @@ impl PrivateKey {
                 )
             }
             RawKey::Ed25519(b) => {
-                if b.len() != 96 {
-                    return Err(KeyError::MalformedEd25519);
-                }
+                // Go signs with bytes 32..96 as seed and public key: both copies must agree.
+                pkcs8::ed25519_from_notary(b)?;
                 let kp = rsig::Ed25519KeyPair::from_seed_and_public_key(&b[32..64], &b[..32])
                     .map_err(|_| KeyError::MalformedEd25519)?;
                 (
@@ -125,11 +124,9 @@ impl PrivateKey {
                 )
             }
             RawKey::Rsa(pkcs1) => {
+                pkcs8::rsa_from_pkcs1(pkcs1)?;
                 let kp = rsig::RsaKeyPair::from_der(pkcs1)
                     .map_err(|e| KeyError::Invalid(e.to_string()))?;
-                if kp.public().modulus_len() < 256 {
-                    return Err(KeyError::KeyTooSmall);
-                }
                 let spki = rsa_spki(kp.public().as_ref());
                 (Inner::Rsa(kp), PublicKey::new(KeyType::Rsa, spki))
             }

@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use common::{copy_dir, data, pw, snapshot};
 use notarius_crypto::cert::{certificate, root_certificate};
-use notarius_crypto::keyfile::KeyFile;
+use notarius_crypto::keyfile::{KeyFile, encode_key_file};
 use notarius_crypto::keystore::FileKeyStore;
 use notarius_crypto::private::{Algorithm, PrivateKey};
 use notarius_tuf::keys::PublicKey;
@@ -101,6 +101,12 @@ fn notary_reads_every_key_file_we_write() {
                 check(bin, &["key", path_str(&file), pass]),
                 format!("{} {alg} {role} {stored_gun}", key.id()).trim_end(),
                 "{alg} {pass:?}"
+            );
+            // Notary writes the same key unencrypted to the very bytes we write.
+            assert_eq!(
+                check(bin, &["pkcs8", path_str(&file), pass, role, stored_gun]),
+                encode_key_file(key, role, stored_gun, "").trim_end(),
+                "{alg}: Notary's PKCS#8 form"
             );
             // Notary's key store finds it by its ID and gets the role from the header.
             assert_eq!(

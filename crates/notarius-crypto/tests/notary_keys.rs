@@ -32,7 +32,13 @@ fn notary_keys() -> Vec<(PathBuf, String, String, Option<String>)> {
             continue;
         };
         let meta: Value = serde_json::from_slice(&meta).unwrap();
-        for k in meta["private_keys"].as_array().into_iter().flatten() {
+        // Client keys of each scenario, and the keys `notary key import` stored (RSA among them).
+        let listed = meta["private_keys"]
+            .as_array()
+            .into_iter()
+            .chain(meta["imported_trust"]["keys"].as_array())
+            .flatten();
+        for k in listed {
             out.push((
                 dir.join(k["file"].as_str().unwrap()),
                 k["passphrase"].as_str().unwrap().to_owned(),

@@ -46,6 +46,16 @@ func main() {
 			fail(err)
 		}
 		fmt.Println(k.ID(), k.Algorithm(), role, gun)
+	case "pkcs8": // pkcs8 <file> <passphrase> <role> <gun>: the key as Notary writes it unencrypted
+		k, err := utils.ParsePEMPrivateKey(read(args[1]), args[2])
+		if err != nil {
+			fail(err)
+		}
+		out, err := utils.ConvertPrivateKeyToPKCS8(k, data.RoleName(args[3]), data.GUN(args[4]), "")
+		if err != nil {
+			fail(err)
+		}
+		os.Stdout.Write(out)
 	case "cert": // cert <pem>: what Notary sees in a root certificate
 		c, err := utils.LoadCertFromPEM(read(args[1]))
 		if err != nil {
