@@ -81,30 +81,66 @@ const BEGIN: &[u8] = b"\n-----BEGIN ";
 const END: &[u8] = b"\n-----END ";
 const DASHES: &[u8] = b"-----";
 
+fn is_base64_or_blank(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// The next position at or after `from` where `pred` finds something, remembered so that
+/// searches from increasing positions cost one pass over the input in all.
+struct NextMatch {
+    found: Option<Option<usize>>,
+}
+
+impl NextMatch {
+    fn at_or_after(
+        &mut self,
+        data: &[u8],
+        from: usize,
+        search: impl Fn(&[u8]) -> Option<usize>,
+    ) -> Option<usize> {
+        match self.found {
+            Some(Some(i)) if i >= from => Some(i),
+            Some(None) => None,
+            _ => {
+                let found = search(&data[from..]).map(|i| i + from);
+                self.found = Some(found);
+                found
+            }
+        }
+    }
+}
+
 /// Go's `pem.Decode`: the next block and the input after it, or `None` when no block is left.
+///
+/// Go's loop can rescan the rest of the input for every `-----BEGIN` it rejects; the next END
+/// line and the next character that cannot be base64 are remembered instead, so hostile input
+/// costs linear time with the same result.
 pub fn decode(data: &[u8]) -> Option<(Block, &[u8])> {
-    let mut rest = data;
+    let mut next_end = NextMatch { found: None };
+    let mut next_bad = NextMatch { found: None };
+    let mut pos = 0;
     loop {
+        let rest = &data[pos..];
         if rest.starts_with(&BEGIN[1..]) {
-            rest = &rest[BEGIN.len() - 1..];
+            pos += BEGIN.len() - 1;
         } else if let Some(i) = find(rest, BEGIN) {
-            rest = &rest[i + BEGIN.len()..];
+            pos += i + BEGIN.len();
         } else {
             return None;
         }
 
-        let (type_line, after) = get_line(rest);
-        rest = after;
+        let (type_line, after) = get_line(&data[pos..]);
+        pos = data.len() - after.len();
         let Some(label) = type_line.strip_suffix(DASHES) else {
             continue;
         };
 
         let mut headers = BTreeMap::new();
         loop {
-            if rest.is_empty() {
+            if pos == data.len() {
                 return None;
             }
-            let (line, next) = get_line(rest);
+            let (line, next) = get_line(&data[pos..]);
             let Some(colon) = line.iter().position(|&b| b == b':') else {
                 break;
             };
@@ -112,16 +148,18 @@ pub fn decode(data: &[u8]) -> Option<(Block, &[u8])> {
                 text(&line[..colon]).trim().to_owned(),
                 text(&line[colon + 1..]).trim().to_owned(),
             );
-            rest = next;
+            pos = data.len() - next.len();
         }
 
+        let rest = &data[pos..];
         // Without headers the END line may follow at once, without a newline before it.
         let (end_index, trailer_index) = if headers.is_empty() && rest.starts_with(&END[1..]) {
             (0, END.len() - 1)
         } else {
-            match find(rest, END) {
-                Some(i) => (i, i + END.len()),
-                None => continue,
+            match next_end.at_or_after(data, pos, |d| find(d, END)) {
+                Some(i) => (i - pos, i - pos + END.len()),
+                // No END line anywhere after this point: no later block can end either.
+                None => return None,
             }
         };
         let trailer = &rest[trailer_index..];
@@ -134,6 +172,15 @@ pub fn decode(data: &[u8]) -> Option<(Block, &[u8])> {
             continue;
         }
         if !get_line(rest_of_end_line).0.is_empty() {
+            continue;
+        }
+        // A character base64 cannot hold fails Go's decoding; find it without decoding.
+        if next_bad
+            .at_or_after(data, pos, |d| {
+                d.iter().position(|&b| !is_base64_or_blank(b))
+            })
+            .is_some_and(|i| i < pos + end_index)
+        {
             continue;
         }
         // Go's decoder skips line breaks itself; PEM also drops blanks and tabs first.
@@ -248,6 +295,27 @@ mod tests {
         let blocks = decode_all(two);
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].label, "L");
+    }
+
+    #[test]
+    fn hostile_input_costs_linear_time() {
+        let started = std::time::Instant::now();
+        // Many BEGIN lines whose END (or base64) never works out, but the last one, which is
+        // an empty block.
+        let mut many = "-----BEGIN A-----\n".repeat(200_000);
+        many.push_str("-----END A-----\n");
+        assert_eq!(decode_all(many.as_bytes()).len(), 1);
+        let no_end = "-----BEGIN A-----\nAAAA\n".repeat(200_000);
+        assert!(decode_all(no_end.as_bytes()).is_empty());
+        let mismatched = format!(
+            "{}\n-----END B-----\n",
+            "-----BEGIN A-----\n".repeat(200_000)
+        );
+        assert!(decode_all(mismatched.as_bytes()).is_empty());
+        // Still found after all that.
+        let good = encode("K", &[], &[1, 2, 3]);
+        assert_eq!(decode_all(format!("{many}{good}").as_bytes()).len(), 2);
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
     }
 
     #[test]

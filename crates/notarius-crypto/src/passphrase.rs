@@ -147,6 +147,34 @@ mod tests {
     }
 
     #[test]
+    fn own_role_variables_win_and_deprecated_docker_ones_still_count() {
+        let all = env(&[
+            ("NOTARY_TARGETS_PASSPHRASE", "nt"),
+            ("NOTARY_SNAPSHOT_PASSPHRASE", "ns"),
+            ("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", "repo"),
+        ]);
+        assert_eq!(env_passphrase("targets", &all).unwrap().as_str(), "nt");
+        assert_eq!(env_passphrase("snapshot", &all).unwrap().as_str(), "ns");
+        // Docker's repository passphrase covers every non-root alias, timestamp included.
+        assert_eq!(env_passphrase("timestamp", &all).unwrap().as_str(), "repo");
+        assert_eq!(env_passphrase("targets/x", &all).unwrap().as_str(), "repo");
+        assert!(env_passphrase("root", &all).is_none(), "never for root");
+        let old = env(&[
+            ("DOCKER_CONTENT_TRUST_OFFLINE_PASSPHRASE", "off"),
+            ("DOCKER_CONTENT_TRUST_TAGGING_PASSPHRASE", "tag"),
+        ]);
+        assert_eq!(env_passphrase("root", &old).unwrap().as_str(), "off");
+        assert_eq!(env_passphrase("targets", &old).unwrap().as_str(), "tag");
+        // The delegation passphrase is for non-base roles only, and for the `delegation` alias.
+        let d = env(&[("NOTARY_DELEGATION_PASSPHRASE", "d")]);
+        assert_eq!(env_passphrase("delegation", &d).unwrap().as_str(), "d");
+        assert_eq!(env_passphrase("user", &d).unwrap().as_str(), "d");
+        for base in ["root", "targets", "snapshot", "timestamp"] {
+            assert!(env_passphrase(base, &d).is_none(), "{base}");
+        }
+    }
+
+    #[test]
     fn env_passphrase_is_given_up_after_two_tries() {
         let mut r: EnvRetriever<ConstantRetriever> =
             EnvRetriever::new(Box::new(env(&[("NOTARY_TARGETS_PASSPHRASE", "t")])), None);

@@ -68,6 +68,24 @@ fn check(bin: &Path, args: &[&str]) -> String {
     text
 }
 
+/// Blocks as the checker's `pem` command prints them (`%q` of type and sorted `k=v` headers,
+/// base64 of the bytes).
+fn blocks_line(input: &[u8]) -> String {
+    let mut out = String::new();
+    for b in notarius_crypto::gopem::decode_all(input) {
+        let mut hs: Vec<String> = b.headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        hs.sort();
+        out.push_str(&format!(
+            "{:?} {:?} {}\n",
+            b.label,
+            hs.join(";"),
+            B64.encode(&b.bytes[..])
+        ));
+    }
+    out.push_str("--\n");
+    out
+}
+
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -269,5 +287,90 @@ fn notary_migrates_legacy_stores_to_the_same_bytes_as_we_do() {
             let id = line.split(' ').next().unwrap();
             check(bin, &["get", path_str(ours.path()), id, pass]);
         }
+    }
+}
+
+#[test]
+fn our_pem_decoder_finds_what_gos_finds() {
+    let Some(bin) = checker() else {
+        return;
+    };
+    let key = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
+    let file = encode_key_file(&key, "targets", "example.com/app", "a passphrase").to_string();
+    let two = format!("{file}{}", fs::read_to_string(data("cert.pem")).unwrap());
+    let mut inputs: Vec<String> = vec![
+        file.clone(),
+        two.clone(),
+        file.replace('\n', "\r\n"),
+        format!("junk before\n{file}junk after"),
+        file.replace("role: targets", "role:targets  \t"),
+        file.replace(
+            "-----END ENCRYPTED PRIVATE KEY-----",
+            "-----END ENCRYPTED PRIVATE KEY----- x",
+        ),
+        file.replace("\n\n", "\n"),
+        "-----BEGIN A-----\n-----END A-----\n".into(),
+        "-----BEGIN A-----\n-----BEGIN B-----\nAQID\n-----END B-----\n".into(),
+        "-----BEGIN A-----\nk: v\n-----END A-----\n".into(),
+        "-----BEGIN A-----\nAQ\n==\n-----END A-----\n".into(),
+        "-----BEGIN A-----\nAQJ=\n-----END A-----".into(),
+        "x-----BEGIN A-----\nAQID\n-----END A-----\n".into(),
+    ];
+    // Deterministic mutations of real files: bytes replaced, dropped or doubled, using the
+    // characters that matter to PEM.
+    let alphabet = b"-:\n\r \tABCaz019+/=";
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for round in 0..400 {
+        let mut b = if round % 2 == 0 {
+            file.clone()
+        } else {
+            two.clone()
+        }
+        .into_bytes();
+        for _ in 0..1 + next(4) {
+            let i = next(b.len());
+            match next(3) {
+                0 => b[i] = alphabet[next(alphabet.len())],
+                1 => {
+                    b.remove(i);
+                }
+                _ => b.insert(i, b[i]),
+            }
+        }
+        inputs.push(String::from_utf8(b).unwrap());
+    }
+    let t = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    let mut expected = String::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let p = t.path().join(format!("{i}.pem"));
+        fs::write(&p, input).unwrap();
+        paths.push(p.to_str().unwrap().to_owned());
+        expected.push_str(&blocks_line(input.as_bytes()));
+    }
+    let mut args = vec!["pem"];
+    args.extend(paths.iter().map(String::as_str));
+    let got = check(bin, &args);
+    let (got, expected): (Vec<&str>, Vec<&str>) = (
+        got.split("--").collect(),
+        expected.trim().split("--").collect(),
+    );
+    assert_eq!(got.len(), expected.len());
+    // The mutations reach both outcomes: blocks kept and blocks skipped.
+    let found: Vec<usize> = expected.iter().map(|e| e.trim().lines().count()).collect();
+    let full = found.iter().filter(|&&n| n == 2).count();
+    let fewer = found.iter().filter(|&&n| n < 2).count();
+    assert!(
+        full > 20 && fewer > 100,
+        "{full} kept both, {fewer} lost some"
+    );
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(g.trim(), e.trim(), "input {i}: {:?}", inputs[i]);
     }
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"io/ioutil"
 	"os"
@@ -56,6 +57,24 @@ func main() {
 			fail(err)
 		}
 		os.Stdout.Write(out)
+	case "pem": // pem <file>...: every block Go's pem.Decode finds in each file
+		for _, f := range args[1:] {
+			rest := read(f)
+			for {
+				var b *pem.Block
+				b, rest = pem.Decode(rest)
+				if b == nil {
+					break
+				}
+				var hs []string
+				for k, v := range b.Headers {
+					hs = append(hs, k+"="+v)
+				}
+				sort.Strings(hs)
+				fmt.Printf("%q %q %s\n", b.Type, strings.Join(hs, ";"), base64.StdEncoding.EncodeToString(b.Bytes))
+			}
+			fmt.Println("--")
+		}
 	case "cert": // cert <pem>: what Notary sees in a root certificate
 		c, err := utils.LoadCertFromPEM(read(args[1]))
 		if err != nil {
