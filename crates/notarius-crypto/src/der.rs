@@ -89,10 +89,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Appends a TLV.
-pub fn write(out: &mut Vec<u8>, tag: u8, contents: &[u8]) {
+/// Appends a tag and a length.
+fn write_header(out: &mut Vec<u8>, tag: u8, len: usize) {
     out.push(tag);
-    let len = contents.len();
     if len < 0x80 {
         out.push(len as u8);
     } else {
@@ -101,6 +100,11 @@ pub fn write(out: &mut Vec<u8>, tag: u8, contents: &[u8]) {
         out.push(0x80 | (bytes.len() - skip) as u8);
         out.extend_from_slice(&bytes[skip..]);
     }
+}
+
+/// Appends a TLV.
+pub fn write(out: &mut Vec<u8>, tag: u8, contents: &[u8]) {
+    write_header(out, tag, contents.len());
     out.extend_from_slice(contents);
 }
 
@@ -122,9 +126,16 @@ pub fn uint(v: u64) -> Vec<u8> {
     tlv(INTEGER, &c)
 }
 
-/// Concatenation of already-encoded TLVs inside a SEQUENCE.
+/// Concatenation of already-encoded TLVs inside a SEQUENCE, built in one allocation so that
+/// no stray copy of secret parts is left behind.
 pub fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(SEQUENCE, &parts.concat())
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(len + 6);
+    write_header(&mut out, SEQUENCE, len);
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out
 }
 
 /// Encoded OIDs used here (contents only; wrap with [`OID`]).

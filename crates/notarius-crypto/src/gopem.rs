@@ -221,7 +221,12 @@ pub fn decode_all(mut data: &[u8]) -> Vec<Block> {
 /// as in Go's header map.
 pub fn encode(label: &str, headers: &[(&str, &str)], body: &[u8]) -> String {
     let map: BTreeMap<&str, &str> = headers.iter().copied().collect();
-    let mut out = format!("-----BEGIN {label}-----\n");
+    let b64_len = body.len().div_ceil(3) * 4;
+    let headers_len: usize = map.iter().map(|(k, v)| k.len() + v.len() + 3).sum();
+    // Sized once: the body may be an unencrypted key, and growing would leave copies of it.
+    let mut out =
+        String::with_capacity(2 * label.len() + 34 + headers_len + b64_len + b64_len / 64 + 1);
+    out.push_str(&format!("-----BEGIN {label}-----\n"));
     if let Some(v) = map.get("Proc-Type") {
         out.push_str(&format!("Proc-Type: {v}\n"));
     }

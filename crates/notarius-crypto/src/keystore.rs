@@ -20,6 +20,7 @@ use crate::keyfile::{KeyFile, MAX_KEY_FILE, encode_key_file};
 use crate::passphrase::{GiveUp, Passphrase, PassphraseRetriever};
 use crate::pkcs8::{self, KeyError};
 use crate::private::PrivateKey;
+use zeroize::Zeroizing;
 
 /// Notary gives up after this many wrong passphrases for one key (its loops stop once the
 /// attempt counter passes 10).
@@ -380,7 +381,7 @@ impl FileKeyStore {
 
     /// Notary's `ExportKeys` for one key: every PEM block of its file with a `path: <id>` header
     /// added. The key stays encrypted as it is stored.
-    pub fn export(&self, id: &str) -> Result<String, KeyStoreError> {
+    pub fn export(&self, id: &str) -> Result<Zeroizing<String>, KeyStoreError> {
         let (path, bytes) = self.read_key(id)?;
         let blocks = gopem::decode_all(&bytes);
         if blocks.is_empty() {
@@ -389,7 +390,7 @@ impl FileKeyStore {
                 source: KeyError::NoPrivateKey,
             });
         }
-        let mut out = String::new();
+        let mut out = Zeroizing::new(String::new());
         for mut b in blocks {
             b.headers.insert("path".into(), id.to_owned());
             out.push_str(&b.encode());
@@ -398,8 +399,8 @@ impl FileKeyStore {
     }
 
     /// `notary key export`: every key, in file-name order.
-    pub fn export_all(&self) -> Result<String, KeyStoreError> {
-        let mut out = String::new();
+    pub fn export_all(&self) -> Result<Zeroizing<String>, KeyStoreError> {
+        let mut out = Zeroizing::new(String::new());
         for id in self.ids()? {
             out.push_str(&self.export(&id)?);
         }
@@ -407,8 +408,8 @@ impl FileKeyStore {
     }
 
     /// `notary key export --gun`: the keys whose `gun` header is exactly `gun`.
-    pub fn export_gun(&self, gun: &str) -> Result<String, KeyStoreError> {
-        let mut out = String::new();
+    pub fn export_gun(&self, gun: &str) -> Result<Zeroizing<String>, KeyStoreError> {
+        let mut out = Zeroizing::new(String::new());
         for id in self.ids()? {
             let (_, bytes) = self.read_key(&id)?;
             if gopem::decode(&bytes)
@@ -422,9 +423,9 @@ impl FileKeyStore {
 
     /// `notary key export --key`: the keys with these IDs, in file-name order (as Notary
     /// walks the store, whatever order they were asked in). Unknown IDs are left out.
-    pub fn export_ids(&self, ids: &[&str]) -> Result<String, KeyStoreError> {
+    pub fn export_ids(&self, ids: &[&str]) -> Result<Zeroizing<String>, KeyStoreError> {
         let want: BTreeSet<&str> = ids.iter().copied().collect();
-        let mut out = String::new();
+        let mut out = Zeroizing::new(String::new());
         for id in self.ids()? {
             if want.contains(id.as_str()) {
                 out.push_str(&self.export(&id)?);
@@ -458,7 +459,7 @@ impl FileKeyStore {
         check_header(fallback_role)?;
         check_header(fallback_gun)?;
         let mut report = ImportReport::default();
-        let mut files: Vec<(String, String)> = Vec::new();
+        let mut files: Vec<(String, Zeroizing<String>)> = Vec::new();
         for mut block in gopem::decode_all(data) {
             let (id, plain) = match import_block(&mut block, fallback_role, fallback_gun) {
                 Ok(found) => found,
@@ -478,7 +479,7 @@ impl FileKeyStore {
             };
             match files.last_mut() {
                 Some((last, content)) if *last == id => content.push_str(&text),
-                _ => files.push((id.clone(), text.to_string())),
+                _ => files.push((id.clone(), text)),
             }
             if !report.imported.contains(&id) {
                 report.imported.push(id);

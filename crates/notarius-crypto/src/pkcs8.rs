@@ -263,8 +263,11 @@ pub fn encrypt_pkcs8(key: &RawKey, password: &[u8]) -> Vec<u8> {
 
 /// [`encrypt_pkcs8`] with a given salt and IV (tests compare bytes).
 pub fn encrypt_pkcs8_with(key: &RawKey, password: &[u8], salt: &[u8; 8], iv: &[u8; 16]) -> Vec<u8> {
-    let mut buf = Zeroizing::new(encode_pkcs8(key).to_vec());
-    let pad = 16 - buf.len() % 16;
+    let plain = encode_pkcs8(key);
+    let pad = 16 - plain.len() % 16;
+    // Sized once: growing would leave a copy of the key in freed memory.
+    let mut buf = Zeroizing::new(Vec::with_capacity(plain.len() + pad));
+    buf.extend_from_slice(&plain);
     buf.extend(std::iter::repeat_n(pad as u8, pad));
     let k = pbkdf2_sha1(password, salt, PBKDF2_ITERATIONS);
     let len = buf.len();

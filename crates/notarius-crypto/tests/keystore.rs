@@ -90,9 +90,9 @@ fn export_of_notarys_store_is_byte_for_byte_notarys_export() {
     copy_dir(&deleg.join("trust/private"), &t.path().join("private"));
     let ks = FileKeyStore::open(t.path()).unwrap();
     let export = |name: &str| fs::read_to_string(keys.join("export").join(name)).unwrap();
-    assert_eq!(ks.export_all().unwrap(), export("export-all.pem"));
+    assert_eq!(*ks.export_all().unwrap(), export("export-all.pem"));
     assert_eq!(
-        ks.export_gun("example.com/delegations").unwrap(),
+        *ks.export_gun("example.com/delegations").unwrap(),
         export("export-gun-delegations.pem")
     );
     let root_id = scenario(&deleg)["private_keys"]
@@ -105,10 +105,10 @@ fn export_of_notarys_store_is_byte_for_byte_notarys_export() {
         .unwrap()
         .to_owned();
     assert_eq!(
-        ks.export_ids(&[root_id.as_str(), &"0".repeat(64)]).unwrap(),
+        *ks.export_ids(&[root_id.as_str(), &"0".repeat(64)]).unwrap(),
         export("export-key-root.pem")
     );
-    assert_eq!(ks.export_gun("example.com/other").unwrap(), "");
+    assert_eq!(ks.export_gun("example.com/other").unwrap().as_str(), "");
 }
 
 #[test]

@@ -108,17 +108,17 @@ fn notary_lists_exports_and_imports_what_our_key_store_holds() {
         assert!(out.status.success(), "{}", text(&out));
         fs::read_to_string(&exported).unwrap()
     };
-    assert_eq!(export(&[]), ks.export_all().unwrap());
-    assert_eq!(export(&["--gun", gun]), ks.export_gun(gun).unwrap());
+    assert_eq!(export(&[]), *ks.export_all().unwrap());
+    assert_eq!(export(&["--gun", gun]), *ks.export_gun(gun).unwrap());
     let root_id = ours.iter().find(|(r, _, _)| r == "root").unwrap().2.clone();
     assert_eq!(
         export(&["--key", &root_id]),
-        ks.export_ids(&[root_id.as_str()]).unwrap()
+        *ks.export_ids(&[root_id.as_str()]).unwrap()
     );
 
     // `notary key import` of our export gives a store equal to ours, file for file.
     let bundle = trust.path().join("bundle.pem");
-    fs::write(&bundle, ks.export_all().unwrap()).unwrap();
+    fs::write(&bundle, ks.export_all().unwrap().as_bytes()).unwrap();
     let theirs = tempfile::tempdir().unwrap();
     let imp = notary(
         theirs.path(),
