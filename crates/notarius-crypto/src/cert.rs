@@ -252,6 +252,9 @@ mod tests {
             extra: Default::default(),
         };
         let mut signed = Signed::new(root.clone());
+        // Paired with another key's certificate, it is refused.
+        let other = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
+        assert!(CertifiedKey::new(&other, cert.clone()).is_err());
         let signer = CertifiedKey::new(&key, cert).unwrap();
         sign_with_roles(&mut signed, &[&root.base_role("root").unwrap()], &[&signer]).unwrap();
         let env = Envelope::parse("root", &signed.to_bytes().unwrap()).unwrap();
