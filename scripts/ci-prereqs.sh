@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite uses, and only those that are missing:
-#   notary (the reference client and servers), softhsm2 (PKCS#11 tests), openssl, curl, jq.
+#   notary (the reference client and servers), softhsm2 (PKCS#11 tests), openssl, curl, jq,
+#   and Notary's Go sources with a Go toolchain (tests build small checkers against Notary's own code).
 # As root (CI) it installs with apt-get; otherwise through passwordless sudo if there is one, and
 # failing that it names what is missing and carries on, leaving those tests to say what they lack.
 set -euo pipefail
@@ -12,12 +13,16 @@ wanted=(
   openssl:openssl
   curl:curl
   jq:jq
+  golang-go:go
 )
 
 missing=()
 for w in "${wanted[@]}"; do
   command -v "${w#*:}" >/dev/null 2>&1 || missing+=("${w%%:*}")
 done
+# A package without a command: Notary 0.7's Go sources.
+[ -d /usr/share/gocode/src/github.com/theupdateframework/notary ] ||
+  missing+=(golang-github-docker-notary-dev)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
