@@ -161,6 +161,33 @@ enum DelegationCmd {
     },
     /// List the delegations of a repository
     List { gun: String },
+    /// Remove KeyID(s) and/or paths from the specified Role delegation, or (with neither) the
+    /// whole delegation
+    Remove {
+        gun: String,
+        role: String,
+        key_ids: Vec<String>,
+        /// List of paths to remove
+        #[arg(long = "paths", value_delimiter = ',')]
+        paths: Option<Vec<String>>,
+        /// Remove all paths from this delegation
+        #[arg(long = "all-paths")]
+        all_paths: bool,
+        /// Answer yes to the removal question (no confirmation)
+        #[arg(short = 'y', long = "yes")]
+        yes: bool,
+        #[arg(short = 'p', long = "publish")]
+        publish: bool,
+    },
+    /// Remove KeyID(s) from all delegation roles in the given GUN
+    Purge {
+        gun: String,
+        /// Delegation key IDs to be removed from the GUN
+        #[arg(long = "key", value_delimiter = ',')]
+        keys: Vec<String>,
+        #[arg(short = 'p', long = "publish")]
+        publish: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -401,6 +428,32 @@ fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
         Cmd::Delegation {
             cmd: DelegationCmd::List { gun },
         } => commands::delegation_list(&ctx, gun, out),
+        Cmd::Delegation {
+            cmd:
+                DelegationCmd::Remove {
+                    gun,
+                    role,
+                    key_ids,
+                    paths,
+                    all_paths,
+                    yes,
+                    publish,
+                },
+        } => commands::delegation_remove(
+            &ctx,
+            gun,
+            role,
+            key_ids,
+            paths.as_deref(),
+            *all_paths,
+            *yes,
+            *publish,
+            &mut std::io::stdin().lock(),
+            out,
+        ),
+        Cmd::Delegation {
+            cmd: DelegationCmd::Purge { gun, keys, publish },
+        } => commands::delegation_purge(&ctx, gun, keys, *publish, out),
         Cmd::Version => {
             writeln!(
                 out,
@@ -420,8 +473,14 @@ fn main() -> ExitCode {
     match run(&cli, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // notary prints fatal errors on stdout, after an empty line.
-            let _ = std::io::Write::write_fmt(&mut out, format_args!("\n* fatal: {e}\n"));
+            // notary prints fatal errors on stdout, after an empty line (except those it
+            // reports with `fatalf` directly).
+            let blank = if e.downcast_ref::<commands::BareFatal>().is_some() {
+                ""
+            } else {
+                "\n"
+            };
+            let _ = std::io::Write::write_fmt(&mut out, format_args!("{blank}* fatal: {e}\n"));
             ExitCode::FAILURE
         }
     }

@@ -472,6 +472,165 @@ pub fn delegation_add(
     Ok(())
 }
 
+/// A failure `notary` reports with `fatalf` directly: `* fatal: <message>` without the empty
+/// line that precedes errors returned from a command.
+#[derive(Debug)]
+pub struct BareFatal(pub String);
+
+impl std::fmt::Display for BareFatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BareFatal {}
+
+/// Go's `fmt.Fscanln` into one string, then `y`/`yes` in any case (`askConfirm`).
+fn ask_confirm(input: &mut dyn std::io::BufRead) -> bool {
+    let mut line = String::new();
+    if input.read_line(&mut line).unwrap_or(0) == 0 {
+        return false;
+    }
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(w), None) => w.eq_ignore_ascii_case("y") || w.eq_ignore_ascii_case("yes"),
+        _ => false,
+    }
+}
+
+fn auto_publish(ctx: &Context, g: &Gun, publish_now: bool, out: &mut dyn Write) -> CmdResult {
+    if publish_now {
+        writeln!(out, "Auto-publishing changes to {g}")?;
+        do_publish(ctx, g, &mut ctx.crypto()?)?;
+        writeln!(out, "Successfully published changes for repository {g}")?;
+    }
+    Ok(())
+}
+
+/// `notary delegation remove <gun> <role> [keyID]... [--paths p]... [--all-paths] [-y] [-p]`.
+/// With neither keys nor paths the whole role goes, after a confirmation read from `input`
+/// (or `-y`).
+#[allow(clippy::too_many_arguments, reason = "one argument per notary flag")]
+pub fn delegation_remove(
+    ctx: &Context,
+    gun: &str,
+    role_name: &str,
+    key_ids: &[String],
+    paths: Option<&[String]>,
+    all_paths: bool,
+    yes: bool,
+    publish_now: bool,
+    input: &mut dyn std::io::BufRead,
+    out: &mut dyn Write,
+) -> CmdResult {
+    use crate::changelist::{ACTION_UPDATE, TufDelegation};
+    let g = ctx.gun(gun)?;
+    if !role::is_delegation(role_name) {
+        return Err(msg(format!("invalid delegation name {role_name}")));
+    }
+    let remove_all = key_ids.is_empty() && paths.is_none() && !all_paths;
+    // --all-paths wins over --paths.
+    let paths = if all_paths { None } else { paths };
+    let cl = ctx.changelist(&g);
+    let update = |td: &TufDelegation| delegation_change(ACTION_UPDATE, role_name, td);
+    if remove_all {
+        writeln!(
+            out,
+            "\nAre you sure you want to remove all data for this delegation? (yes/no)"
+        )?;
+        if yes {
+            writeln!(out, "Confirmed `yes` from flag")?;
+        } else {
+            out.flush()?;
+            if !ask_confirm(input) {
+                return Err(Box::new(BareFatal("Aborting action.".into())));
+            }
+        }
+        cl.add(&Change {
+            action: ACTION_DELETE.into(),
+            role: role_name.into(),
+            change_type: crate::changelist::TYPE_DELEGATION.into(),
+            path: String::new(),
+            data: None,
+        })?;
+    } else {
+        if all_paths {
+            cl.add(&update(&TufDelegation {
+                clear_paths: true,
+                ..Default::default()
+            })?)?;
+        }
+        if let Some(p) = paths.filter(|p| !p.is_empty()) {
+            cl.add(&update(&TufDelegation {
+                remove_paths: p.to_vec(),
+                ..Default::default()
+            })?)?;
+        }
+        if !key_ids.is_empty() {
+            cl.add(&update(&TufDelegation {
+                remove_keys: key_ids.to_vec(),
+                ..Default::default()
+            })?)?;
+        }
+    }
+    writeln!(out)?;
+    if remove_all {
+        writeln!(
+            out,
+            "Forced removal (including all keys and paths) of delegation role {role_name} to repository \"{g}\" staged for next publish."
+        )?;
+    } else {
+        let mut items = String::new();
+        if !key_ids.is_empty() {
+            items.push_str(&format!("with keys [{}], ", key_ids.join(" ")));
+        }
+        if all_paths {
+            items.push_str("with all paths, ");
+        }
+        if let Some(p) = paths {
+            items.push_str(&format!("with paths [{}], ", pretty_paths(p).join("\n")));
+        }
+        writeln!(
+            out,
+            "Removal of delegation role {role_name} {items}to repository \"{g}\" staged for next publish."
+        )?;
+    }
+    writeln!(out)?;
+    auto_publish(ctx, &g, publish_now, out)
+}
+
+/// `notary delegation purge <gun> --key <id>... [-p]`: stages the removal of these (canonical)
+/// key IDs from every delegation (scope `targets/*`).
+pub fn delegation_purge(
+    ctx: &Context,
+    gun: &str,
+    key_ids: &[String],
+    publish_now: bool,
+    out: &mut dyn Write,
+) -> CmdResult {
+    use crate::changelist::{ACTION_UPDATE, TufDelegation};
+    if key_ids.is_empty() {
+        return Err(msg(
+            "Please provide at least one key ID to be removed using the --key flag",
+        ));
+    }
+    let g = ctx.gun(gun)?;
+    ctx.changelist(&g).add(&delegation_change(
+        ACTION_UPDATE,
+        "targets/*",
+        &TufDelegation {
+            remove_keys: key_ids.to_vec(),
+            ..Default::default()
+        },
+    )?)?;
+    write!(
+        out,
+        "Removal of the following keys from all delegations in {g} staged for next publish:\n\t- {}\n",
+        key_ids.join("\n\t- ")
+    )?;
+    auto_publish(ctx, &g, publish_now, out)
+}
+
 fn pretty_paths(paths: &[String]) -> Vec<String> {
     let mut p = paths.to_vec();
     p.sort();

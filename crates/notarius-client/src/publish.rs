@@ -2,9 +2,9 @@
 //! default snapshot) keys made on the client, the timestamp key fetched from the server, version 1
 //! of root, targets and snapshot signed locally and uploaded in one request.
 //!
-//! [`publish`] applies staged target changes to an existing (or new) repository, signs what
-//! changed with the keys the caller holds and uploads it; delegation, witness and rotation
-//! changes are not applied yet.
+//! [`publish`] applies staged changes (targets, delegations including purges, witnesses) to an
+//! existing (or new) repository, signs what changed with the keys the caller holds and uploads
+//! it.
 
 use std::collections::BTreeMap;
 
@@ -177,8 +177,16 @@ pub fn publish(
                     ch.data.as_deref().unwrap_or_default(),
                 )
                 .map_err(|e| PublishError::Unsupported(format!("change {}: {e}", c.file)))?;
-                if role::is_wild_delegation(&ch.role) {
-                    return Err(PublishError::Unsupported("delegation purge".into()));
+                if ch.action == ACTION_UPDATE && role::is_wild_delegation(&ch.role) {
+                    for w in repo.purge_delegation_keys(&ch.role, &td.remove_keys, &has_key)? {
+                        eprintln!("{w}");
+                    }
+                    applied.push(c.file.clone());
+                    continue;
+                }
+                if ch.action == ACTION_UPDATE {
+                    // Notary's update needs the role to exist already.
+                    repo.get_delegation_role(&ch.role)?;
                 }
                 let update = notarius_tuf::repo_edit::DelegationUpdate {
                     add_keys: td.add_keys,
@@ -189,6 +197,14 @@ pub fn publish(
                     threshold: if td.threshold == 0 { 1 } else { td.threshold },
                 };
                 repo.update_delegation(&ch.role, &update, &has_key, local + TARGETS_EXPIRY)?;
+                if let Ok(d) = repo.get_delegation_role(&ch.role)
+                    && (d.base.keys.len() as i64) < d.base.threshold
+                {
+                    eprintln!(
+                        "role {} has fewer keys than its threshold of {}; it will not be usable until keys are added to it",
+                        ch.role, d.base.threshold
+                    );
+                }
             }
             (TYPE_DELEGATION, ACTION_DELETE) => repo.delete_delegation(&ch.role, &has_key)?,
             (crate::changelist::TYPE_WITNESS, _) => witness(&mut repo, &mut invalid, &ch.role)?,

@@ -328,6 +328,79 @@ impl Repo {
         Ok(())
     }
 
+    /// Notary's `PurgeDelegationKeys`: removes the keys with these canonical IDs from every
+    /// delegation under `wild`'s parent (`targets/*` for all). A role whose file lists such a
+    /// key but which the caller cannot sign is left alone with a warning, as is a role left with
+    /// fewer keys than its threshold; the warnings (Notary's texts) are returned for the caller
+    /// to print.
+    pub fn purge_delegation_keys(
+        &mut self,
+        wild: &str,
+        remove: &[String],
+        has_key: HasKey<'_>,
+    ) -> Result<Vec<String>> {
+        if !role::is_wild_delegation(wild) {
+            return Err(invalid_role(
+                wild,
+                "only wildcard roles can be used in a purge",
+            ));
+        }
+        let start = role::parent(wild).to_owned();
+        let top = self.get_base_role(role::TARGETS)?;
+        let mut warnings = Vec::new();
+        let mut queue =
+            std::collections::VecDeque::from([crate::metadata::DelegationRole::top(top)]);
+        while let Some(r) = queue.pop_front() {
+            let name = r.base.name.clone();
+            let Some(t) = self.targets.get(&name) else {
+                continue;
+            };
+            if start.starts_with(&format!("{name}/")) {
+                queue.extend(t.signed.valid_delegations(&r));
+                continue;
+            }
+            let in_subtree = start == name || name.starts_with(&format!("{start}/"));
+            if !in_subtree {
+                continue;
+            }
+            let candidates: Vec<String> = t
+                .signed
+                .delegations
+                .keys
+                .iter()
+                .filter(|(_, k)| remove.iter().any(|c| c == k.canonical_id()))
+                .map(|(id, _)| id.clone())
+                .collect();
+            if !candidates.is_empty() {
+                if self.verify_can_sign(&name, has_key).is_err() {
+                    warnings.push(format!(
+                        "role {name} contains keys being purged but you do not have the necessary keys present to sign it; keys will not be purged from {name} or its immediate children"
+                    ));
+                } else {
+                    let t = self.targets.get_mut(&name).expect("looked up above");
+                    let d = &mut t.signed.delegations;
+                    for id in &candidates {
+                        d.keys.remove(id);
+                    }
+                    for entry in &mut d.roles {
+                        entry.keyids.retain(|k| !candidates.contains(k));
+                        if (entry.keyids.len() as i64) < entry.threshold {
+                            warnings.push(format!(
+                                "role {} has fewer keys than its threshold of {}; it will not be usable until keys are added to it",
+                                entry.name, entry.threshold
+                            ));
+                        }
+                    }
+                    t.touch();
+                    self.dirty.insert(name.clone());
+                }
+            }
+            let t = self.targets.get(&name).expect("looked up above");
+            queue.extend(t.signed.valid_delegations(&r));
+        }
+        Ok(warnings)
+    }
+
     /// Notary's `DeleteDelegation`.
     pub fn delete_delegation(&mut self, name: &str, has_key: HasKey<'_>) -> Result<()> {
         if !role::is_delegation(name) {
@@ -797,5 +870,87 @@ mod tests {
                 .starts_with("signing keys not available: need 1 keys from 1 possible keys"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn purge_removes_a_key_from_every_delegation_it_can_sign() {
+        let (root, t) = (TestKey::root(GUN), TestKey::ecdsa());
+        let (a, b, c) = (TestKey::ecdsa(), TestKey::ecdsa(), TestKey::ecdsa());
+        let exp = (Utc::now() + Duration::days(30)).fixed_offset();
+        let mut repo = Repo::default();
+        repo.init_root(
+            [
+                &base("root", &root),
+                &base("targets", &t),
+                &base("snapshot", &t),
+                &base("timestamp", &t),
+            ],
+            false,
+            exp,
+        );
+        repo.init_targets(role::TARGETS, exp).unwrap();
+        let all = |_: &str| true;
+        let with = |keys: Vec<PublicKey>| DelegationUpdate {
+            add_keys: keys,
+            add_paths: vec![String::new()],
+            threshold: 1,
+            ..Default::default()
+        };
+        let (pa, pb, pc) = (
+            a.public_key().clone(),
+            b.public_key().clone(),
+            c.public_key().clone(),
+        );
+        repo.update_delegation(
+            "targets/one",
+            &with(vec![pa.clone(), pb.clone()]),
+            &all,
+            exp,
+        )
+        .unwrap();
+        repo.update_delegation("targets/two", &with(vec![pa.clone()]), &all, exp)
+            .unwrap();
+        repo.update_delegation(
+            "targets/one/sub",
+            &with(vec![pa.clone(), pc.clone()]),
+            &all,
+            exp,
+        )
+        .unwrap();
+        repo.dirty.clear();
+        assert!(
+            repo.purge_delegation_keys("targets/one", &[], &all)
+                .is_err()
+        );
+
+        // Without a key of targets/one, only the top-level file is purged.
+        let no_one = |id: &str| id == t.public_key().id();
+        let warnings = repo
+            .purge_delegation_keys("targets/*", &[pa.canonical_id().to_owned()], &no_one)
+            .unwrap();
+        let top = &repo.targets[role::TARGETS].signed.delegations;
+        assert!(!top.keys.contains_key(pa.id()));
+        let keyids =
+            |d: &Delegations, n: &str| d.roles.iter().find(|r| r.name == n).unwrap().keyids.clone();
+        assert_eq!(keyids(top, "targets/one"), [pb.id().to_owned()]);
+        assert!(keyids(top, "targets/two").is_empty());
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].starts_with("role targets/two has fewer keys than its threshold of 1"));
+        assert!(warnings[1].starts_with("role targets/one contains keys being purged"));
+        assert!(
+            keyids(
+                &repo.targets["targets/one"].signed.delegations,
+                "targets/one/sub"
+            )
+            .contains(&pa.id().to_owned())
+        );
+        assert_eq!(repo.dirty.iter().collect::<Vec<_>>(), ["targets"]);
+
+        // With every key, the nested file too.
+        repo.purge_delegation_keys("targets/*", &[pa.canonical_id().to_owned()], &all)
+            .unwrap();
+        let sub = &repo.targets["targets/one"].signed.delegations;
+        assert_eq!(keyids(sub, "targets/one/sub"), [pc.id().to_owned()]);
+        assert!(repo.dirty.contains("targets/one"));
     }
 }
