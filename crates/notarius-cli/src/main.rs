@@ -210,6 +210,27 @@ enum KeyCmd {
         #[arg(short = 'r', long = "server-managed")]
         server_managed: bool,
     },
+    /// Exports all keys from all local keystores. Can be filtered using the --key and --gun flags
+    Export {
+        /// GUNs for which to export keys
+        #[arg(long = "gun", value_delimiter = ',')]
+        guns: Vec<String>,
+        /// Key IDs to export
+        #[arg(long = "key", value_delimiter = ',')]
+        keys: Vec<String>,
+        /// Filepath to write export output to
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Removes the key with the given keyID
+    Remove {
+        key_id: String,
+        /// Answer yes to the removal question (beyond notary)
+        #[arg(short = 'y', long = "yes")]
+        yes: bool,
+    },
+    /// Changes the passphrase for the key with the given keyID
+    Passwd { key_id: String },
     /// Imports private keys from PEM files
     Import {
         files: Vec<PathBuf>,
@@ -414,6 +435,21 @@ fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
         Cmd::Key {
             cmd: KeyCmd::Import { files, role, gun },
         } => commands::key_import(&ctx, files, role.as_deref(), gun.as_deref()),
+        Cmd::Key {
+            cmd: KeyCmd::Export { guns, keys, output },
+        } => commands::key_export(&ctx, keys, guns, output.as_deref(), out),
+        Cmd::Key {
+            cmd: KeyCmd::Remove { key_id, yes },
+        } => commands::key_remove(&ctx, key_id, *yes, &mut std::io::stdin().lock(), out),
+        Cmd::Key {
+            cmd: KeyCmd::Passwd { key_id },
+        } => commands::key_passwd(
+            &ctx,
+            key_id,
+            &mut commands::retriever(),
+            &mut commands::retriever(),
+            out,
+        ),
         Cmd::Delegation {
             cmd:
                 DelegationCmd::Add {

@@ -702,57 +702,169 @@ pub fn delegation_list(ctx: &Context, gun: &str, out: &mut dyn Write) -> CmdResu
     Ok(())
 }
 
-/// `notary key import <pem>... [-r role] [-g gun]`: an unencrypted key is encrypted with a
-/// passphrase for its role; an encrypted one is stored as it is under its `path` header.
+/// The passphrase source of a command: environment variables, then the terminal. Notary makes
+/// a fresh one where a cached answer must not be reused (the new passphrase of `key passwd`).
+pub fn retriever() -> EnvRetriever<notarius_crypto::passphrase::PromptRetriever<TtyTerminal>> {
+    EnvRetriever::from_process_env(Some(notarius_crypto::passphrase::PromptRetriever::new(
+        TtyTerminal,
+    )))
+}
+
+/// `notary key import <pem>... [-r role] [-g gun]` (Notary's `ImportKeys`): every PEM block of
+/// each file, so a `key export` bundle (ours or notary's) comes back as it was. An unencrypted
+/// key is encrypted with a passphrase for its role; an encrypted one is stored as it is under
+/// its `path` header. Each file is checked completely before any of it is written.
 pub fn key_import(
     ctx: &Context,
     files: &[PathBuf],
     role_flag: Option<&str>,
     gun_flag: Option<&str>,
 ) -> CmdResult {
-    use notarius_crypto::keyfile::{KeyFile, go_pem_encode};
     let ks = FileKeyStore::open(&ctx.trust_dir)?;
-    let mut retriever: EnvRetriever<ConstantRetriever> = EnvRetriever::from_process_env(None);
+    let mut retriever = retriever();
     for f in files {
-        let bytes = std::fs::read(f).map_err(|e| msg(format!("{}: {e}", f.display())))?;
-        let kf = KeyFile::parse(&bytes)?;
-        let role_name = kf
-            .header("role")
-            .map(str::to_owned)
-            .or(role_flag.map(str::to_owned))
-            .unwrap_or_else(|| "delegation".to_owned());
-        let gun = kf
-            .header("gun")
-            .map(str::to_owned)
-            .or(gun_flag.map(str::to_owned))
-            .unwrap_or_default();
-        if matches!(role_name.as_str(), "targets" | "snapshot" | "timestamp") && gun.is_empty() {
-            return Err(msg("failed to import all keys: invalid key pem block"));
-        }
-        if kf.is_encrypted() {
-            let Some(path) = kf.header("path") else {
-                return Err(msg("failed to import all keys: invalid key pem block"));
-            };
-            let id = std::path::Path::new(path)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let mut headers: Vec<(&str, &str)> = vec![("role", role_name.as_str())];
-            let keep_gun = !(role_name == role::ROOT
-                || role::is_delegation(&role_name)
-                || !role::is_valid_role(&role_name));
-            if keep_gun && !gun.is_empty() {
-                headers.push(("gun", gun.as_str()));
+        ks.import_file(
+            f,
+            role_flag.unwrap_or_default(),
+            gun_flag.unwrap_or_default(),
+            &mut retriever,
+        )
+        .map_err(|e| match e {
+            notarius_crypto::keystore::KeyStoreError::Io { source, .. } => {
+                msg(format!("open {}: {source}", f.display()))
             }
-            ks.add_raw(
-                &id,
-                go_pem_encode(&kf.label, &headers, kf.body()).as_bytes(),
-            )?;
-        } else {
-            let key = kf.decrypt("")?;
-            ks.add(&key, &role_name, &gun, &mut retriever)?;
-        }
+            e => e.into(),
+        })?;
     }
+    Ok(())
+}
+
+/// `notary key export [--key id,...] [--gun gun,...] [-o file]`: the stored key files, still
+/// encrypted, each PEM block with a `path: <key ID>` header; to `output` (mode 0600, written
+/// only once everything was read) or stdout.
+pub fn key_export(
+    ctx: &Context,
+    key_ids: &[String],
+    guns: &[String],
+    output: Option<&std::path::Path>,
+    out: &mut dyn Write,
+) -> CmdResult {
+    if !guns.is_empty() && !key_ids.is_empty() {
+        return Err(msg(
+            "Only the --gun or --key flag may be provided, not a mix of the two flags",
+        ));
+    }
+    let ks = FileKeyStore::open(&ctx.trust_dir)?;
+    let pem = if let Some((first, rest)) = guns.split_first() {
+        // Every GUN asked for; Notary exports only the first.
+        let mut all = ks.export_gun(first)?;
+        for g in rest {
+            all.push_str(&ks.export_gun(g)?);
+        }
+        all
+    } else if !key_ids.is_empty() {
+        let ids: Vec<&str> = key_ids.iter().map(String::as_str).collect();
+        ks.export_ids(&ids)?
+    } else {
+        ks.export_all()?
+    };
+    match output {
+        Some(p) => write_output_file(p, pem.as_bytes())?,
+        None => out.write_all(pem.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// Writes a file the user named (mode 0600, atomically), into a directory that must exist, as
+/// Go's `os.OpenFile` needs.
+fn write_output_file(p: &std::path::Path, bytes: &[u8]) -> CmdResult {
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(msg(format!(
+            "open {}: no such file or directory",
+            p.display()
+        )));
+    }
+    crate::fsutil::write_private_atomic(p, bytes)
+        .map_err(|e| msg(format!("open {}: {e}", p.display())))?;
+    Ok(())
+}
+
+fn check_key_id_arg(id: &str) -> CmdResult {
+    // Notary checks the length only; anything else then matches no key.
+    if id.len() != 64 {
+        return Err(msg(format!("invalid key ID provided: {id}")));
+    }
+    Ok(())
+}
+
+/// `notary key remove <keyID>`: asks on `input` (unless `yes`, beyond Notary) and deletes the
+/// key file. "no" is not a failure, as in Notary.
+pub fn key_remove(
+    ctx: &Context,
+    key_id: &str,
+    yes: bool,
+    input: &mut dyn std::io::BufRead,
+    out: &mut dyn Write,
+) -> CmdResult {
+    check_key_id_arg(key_id)?;
+    let ks = FileKeyStore::open(&ctx.trust_dir)?;
+    writeln!(out)?;
+    let result = (|| -> CmdResult {
+        let info = ks
+            .list()?
+            .remove(key_id)
+            .ok_or_else(|| msg(format!("No key with ID {key_id} found")))?;
+        let desc = format!("{key_id} (role {}) from {}", info.role, ks.dir().display());
+        if !yes {
+            write!(out, "Are you sure you want to remove {desc}?  (yes/no)  ")?;
+            out.flush()?;
+            if !ask_confirm(input) {
+                writeln!(out, "\nAborting action.")?;
+                return Ok(());
+            }
+        }
+        ks.remove(key_id)?;
+        writeln!(out, "\nDeleted {desc}.")?;
+        Ok(())
+    })();
+    writeln!(out)?;
+    result
+}
+
+/// `notary key passwd <keyID>`: decrypts the key with a passphrase from `old` and stores it
+/// again, encrypted with one chosen through `new` (a separate retriever, so an answer given
+/// for the old passphrase is not reused). The file is replaced atomically, and only once the
+/// key was decrypted.
+pub fn key_passwd(
+    ctx: &Context,
+    key_id: &str,
+    old: &mut dyn notarius_crypto::passphrase::PassphraseRetriever,
+    new: &mut dyn notarius_crypto::passphrase::PassphraseRetriever,
+    out: &mut dyn Write,
+) -> CmdResult {
+    check_key_id_arg(key_id)?;
+    let ks = FileKeyStore::open(&ctx.trust_dir)?;
+    let (key, info) = match ks
+        .info(key_id)
+        .and_then(|i| Ok((ks.get(key_id, old)?.0, i)))
+    {
+        Ok(found) => found,
+        // Notary's message, then (beyond Notary) why.
+        Err(e) => {
+            return Err(msg(format!(
+                "could not retrieve local key for key ID provided: {key_id}\n{e}"
+            )));
+        }
+    };
+    ks.add(&key, &info.role, &info.gun, new)?;
+    write!(
+        out,
+        "\nSuccessfully updated passphrase for key ID: {key_id}\n"
+    )?;
     Ok(())
 }
 

@@ -33,16 +33,27 @@ pub fn run_with(
     env: &[(&str, Option<&str>)],
 ) -> Output {
     let mut c = Command::new(program);
-    c.arg("-d").arg(trust);
+    c.arg("-d").arg(trust).env("HOME", trust);
     if let Some(p) = peer {
         c.arg("-s").arg(&p.url).arg("--tlscacert").arg(p.ca());
     }
-    c.args(args)
-        .env("NOTARY_ROOT_PASSPHRASE", "ourrootpass")
+    c.args(args);
+    spawn(c, stdin, env)
+}
+
+/// Runs `program args` with the test passphrases, `stdin` as standard input and `env`
+/// overriding (or removing) variables.
+pub fn run_raw(program: &str, args: &[&str], stdin: &[u8], env: &[(&str, Option<&str>)]) -> Output {
+    let mut c = Command::new(program);
+    c.args(args);
+    spawn(c, stdin, env)
+}
+
+fn spawn(mut c: Command, stdin: &[u8], env: &[(&str, Option<&str>)]) -> Output {
+    c.env("NOTARY_ROOT_PASSPHRASE", "ourrootpass")
         .env("NOTARY_TARGETS_PASSPHRASE", "ourtargetspass")
         .env("NOTARY_SNAPSHOT_PASSPHRASE", "oursnapshotpass")
-        .env("NOTARY_DELEGATION_PASSPHRASE", "ourdelegationpass")
-        .env("HOME", trust);
+        .env("NOTARY_DELEGATION_PASSPHRASE", "ourdelegationpass");
     for (k, v) in env {
         match v {
             Some(v) => c.env(k, v),
