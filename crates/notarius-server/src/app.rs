@@ -1,0 +1,628 @@
+//! The HTTP edge: one dispatcher over Notary's routes (see `route.rs`), thin handlers that call
+//! storage, the signing service and the pure validation, and Notary's response shapes.
+
+use std::sync::Arc;
+use std::time::Instant as StdInstant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{HeaderValue, Method as HttpMethod, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use notarius_tuf::metadata::{Root, Signed};
+use notarius_tuf::role;
+use serde_json::json;
+
+use crate::errors::{ApiError, Code, Validation};
+use crate::metrics::Metrics;
+use crate::route::{Method, Route, match_route};
+use crate::signer::{SharedSigner, SignerError, TrustService};
+use crate::storage::{MetaUpdate, StorageError, Store};
+use crate::validate::{self, FreshError};
+
+/// Cache-Control lifetimes (seconds) for current and for consistent (checksum/version) reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Caching {
+    pub current: u64,
+    pub consistent: u64,
+}
+
+impl Default for Caching {
+    fn default() -> Self {
+        Caching {
+            current: 300,
+            consistent: 2_592_000,
+        }
+    }
+}
+
+/// Everything a request needs.
+pub struct App {
+    pub store: Arc<Store>,
+    pub trust: Arc<dyn TrustService>,
+    pub key_algorithm: String,
+    pub caching: Caching,
+    pub gun_prefixes: Vec<String>,
+    /// Upper bound of a whole update request body.
+    pub max_body: usize,
+    pub metrics: Metrics,
+}
+
+pub fn router(app: Arc<App>) -> axum::Router {
+    axum::Router::new()
+        .fallback(dispatch)
+        .with_state(app)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+}
+
+fn text(body: impl Into<Body>) -> Response {
+    let mut r = Response::new(body.into());
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = Response::new(Body::from(self.body()));
+        *r.status_mut() = StatusCode::from_u16(self.code.status()).expect("valid status");
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        r
+    }
+}
+
+/// Go's `time.RFC1123` in UTC: `Mon, 02 Jan 2006 15:04:05 UTC` (zone name, not `GMT`).
+pub fn last_modified(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S UTC").to_string()
+}
+
+fn percent_decode(path: &str) -> Option<String> {
+    let b = path.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn operation(route: &Route, method: Method) -> &'static str {
+    match route {
+        Route::Base => "Base",
+        Route::Repo { .. } if method == Method::Post => "UpdateTUF",
+        Route::Repo { .. } => "DeleteTUF",
+        Route::ByChecksum { .. } => "GetRoleByHash",
+        Route::ByVersion { .. } => "GetRoleByVersion",
+        Route::Current { .. } => "GetRole",
+        Route::Key { .. } if method == Method::Post => "RotateKey",
+        Route::Key { .. } => "GetKey",
+        Route::GunChangefeed { .. } | Route::Changefeed => "Changefeed",
+        Route::Health => "Health",
+        Route::Metrics => "Metrics",
+        Route::Other => "NotFound",
+    }
+}
+
+async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
+    let started = StdInstant::now();
+    let method = match *req.method() {
+        HttpMethod::GET => Method::Get,
+        HttpMethod::POST => Method::Post,
+        HttpMethod::DELETE => Method::Delete,
+        _ => Method::Other,
+    };
+    let route = match percent_decode(req.uri().path()) {
+        Some(p) => match_route(method, &p),
+        None => Route::Other,
+    };
+    let op = operation(&route, method);
+    let resp = handle(&app, route, method, req)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    app.metrics
+        .observe(op, resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+async fn handle(
+    app: &App,
+    route: Route,
+    method: Method,
+    req: Request,
+) -> Result<Response, ApiError> {
+    if let Some(gun) = route.gun() {
+        check_gun(app, gun, method)?;
+    }
+    match route {
+        Route::Base => Ok(text("{}")),
+        Route::Health => Ok(health(app).await),
+        Route::Metrics => Ok(text(app.metrics.render())),
+        Route::Other => Err(ApiError::new(Code::MetadataNotFound)),
+        Route::Repo { gun } if method == Method::Post => {
+            let updates = read_upload(app, req).await?;
+            update(app, &gun, updates).await?;
+            Ok(text(""))
+        }
+        Route::Repo { gun } => {
+            app.store.delete(&gun).await.map_err(|e| {
+                tracing::error!(gun, error = %e, "500 DELETE repository");
+                ApiError::with_detail(Code::Unknown, e.to_string())
+            })?;
+            tracing::info!(gun, "trust data deleted");
+            Ok(text(""))
+        }
+        Route::ByChecksum {
+            gun,
+            role,
+            checksum,
+        } => {
+            let s = app
+                .store
+                .by_checksum(&gun, &role, &checksum)
+                .await
+                .map_err(read_error)?;
+            Ok(metadata(s.data, s.modified, app.caching.consistent, false))
+        }
+        Route::ByVersion { gun, role, version } => {
+            let v: i64 = version
+                .parse()
+                .map_err(|_| ApiError::new(Code::MetadataNotFound))?;
+            let s = app
+                .store
+                .by_version(&gun, &role, v)
+                .await
+                .map_err(read_error)?;
+            Ok(metadata(s.data, s.modified, app.caching.consistent, false))
+        }
+        Route::Current { gun, role } => {
+            let (data, modified) = if role == role::TIMESTAMP || role == role::SNAPSHOT {
+                server_signed(app, &gun, &role).await?
+            } else {
+                let s = app.store.current(&gun, &role).await.map_err(read_error)?;
+                (s.data, s.modified)
+            };
+            Ok(metadata(data, modified, app.caching.current, true))
+        }
+        Route::Key { gun, role } => {
+            let key = if method == Method::Post {
+                app.trust.create(&gun, &role, &app.key_algorithm).await
+            } else {
+                get_or_create_key(app, &gun, &role).await
+            }
+            .map_err(|e| {
+                tracing::error!(gun, role, error = %e, "500 key request");
+                ApiError::with_detail(Code::Unknown, e.to_string())
+            })?;
+            Ok(text(key_json(&key)))
+        }
+        Route::GunChangefeed { gun } => changefeed(app, Some(&gun), req.uri().query()).await,
+        Route::Changefeed => changefeed(app, None, req.uri().query()).await,
+    }
+}
+
+/// Notary's prefix filter, then our GUN rules (no traversal, no control characters, at most
+/// 255 bytes). Reads of a refused GUN are 404 as in Notary; writes say why.
+fn check_gun(app: &App, gun: &str, method: Method) -> Result<(), ApiError> {
+    let write = method != Method::Get;
+    if !app.gun_prefixes.is_empty() && !app.gun_prefixes.iter().any(|p| gun.starts_with(p)) {
+        return Err(if write {
+            ApiError::with_detail(
+                Code::InvalidGun,
+                format!("Require GUNs with prefix: [{}]", app.gun_prefixes.join(" ")),
+            )
+        } else {
+            ApiError::new(Code::MetadataNotFound)
+        });
+    }
+    if let Err(e) = notarius_tuf::role::Gun::new(gun) {
+        return Err(if write {
+            ApiError::with_detail(Code::InvalidGun, e.to_string())
+        } else {
+            ApiError::new(Code::MetadataNotFound)
+        });
+    }
+    Ok(())
+}
+
+fn read_error(e: StorageError) -> ApiError {
+    match e {
+        StorageError::NotFound => ApiError::new(Code::MetadataNotFound),
+        other => {
+            tracing::error!(error = %other, "read failed");
+            ApiError::with_detail(Code::Unknown, other.to_string())
+        }
+    }
+}
+
+/// A metadata answer with Notary's cache headers: current files must be revalidated,
+/// checksum- and version-addressed ones never change.
+fn metadata(
+    data: Vec<u8>,
+    modified: Option<DateTime<Utc>>,
+    max_age: u64,
+    must_revalidate: bool,
+) -> Response {
+    let mut r = text(data);
+    let h = r.headers_mut();
+    let t = modified.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    h.insert(
+        header::LAST_MODIFIED,
+        HeaderValue::from_str(&last_modified(t)).expect("ascii"),
+    );
+    if max_age == 0 {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=0, no-cache, no-store"),
+        );
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    } else {
+        let v = if must_revalidate {
+            format!("public, max-age={max_age}, s-maxage={max_age}, must-revalidate")
+        } else {
+            format!("public, max-age={max_age}, s-maxage={max_age}")
+        };
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_str(&v).expect("ascii"),
+        );
+    }
+    r
+}
+
+/// Go's `json.Marshal` of a `data.PublicKey`.
+fn key_json(k: &notarius_tuf::keys::PublicKey) -> String {
+    use base64::Engine as _;
+    format!(
+        "{{\"keytype\":{},\"keyval\":{{\"public\":\"{}\",\"private\":null}}}}",
+        serde_json::to_string(k.keytype().as_str()).expect("string"),
+        base64::engine::general_purpose::STANDARD.encode(k.public())
+    )
+}
+
+async fn health(app: &App) -> Response {
+    let mut failures = serde_json::Map::new();
+    if let Err(e) = app.store.health().await {
+        failures.insert("DB operational".into(), json!(e.to_string()));
+    }
+    if let Err(e) = app.trust.health().await {
+        failures.insert("Trust operational".into(), json!(e.to_string()));
+    }
+    let mut r = Response::new(Body::from(
+        serde_json::to_vec(&serde_json::Value::Object(failures.clone())).expect("json"),
+    ));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    if !failures.is_empty() {
+        *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    }
+    r
+}
+
+#[derive(serde::Deserialize)]
+struct SignedMetaShape {
+    signed: SignedCommonShape,
+    #[allow(dead_code)]
+    signatures: Option<serde_json::Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct SignedCommonShape {
+    #[serde(rename = "_type", default)]
+    #[allow(dead_code)]
+    typ: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    expires: Option<String>,
+    #[serde(default)]
+    version: i64,
+}
+
+/// The multipart body of an update: one part per role, named by its file name.
+async fn read_upload(app: &App, req: Request) -> Result<Vec<MetaUpdate>, ApiError> {
+    let too_large = || {
+        ApiError::with_detail(
+            Code::TooLarge,
+            format!("the update is larger than {} bytes", app.max_body),
+        )
+    };
+    if req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > app.max_body)
+    {
+        return Err(too_large());
+    }
+    let req = req.map(|b| Body::new(http_body_util::Limited::new(b, app.max_body)));
+    let mut mp = Multipart::from_request(req, &())
+        .await
+        .map_err(|_| ApiError::new(Code::MalformedUpload))?;
+    let mut updates = Vec::new();
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(if e.to_string().contains("length limit") {
+                    too_large()
+                } else {
+                    ApiError::new(Code::MalformedUpload)
+                });
+            }
+        };
+        let name = field.file_name().unwrap_or("").to_owned();
+        let role_name = name.strip_suffix(".json").unwrap_or(&name).to_owned();
+        if role_name.is_empty() {
+            return Err(ApiError::new(Code::NoFilename));
+        }
+        if !role::is_valid_role(&role_name) {
+            return Err(ApiError::with_detail(Code::InvalidRole, role_name));
+        }
+        let data: Bytes = field.bytes().await.map_err(|e| {
+            if e.to_string().contains("length limit") {
+                too_large()
+            } else {
+                ApiError::new(Code::MalformedUpload)
+            }
+        })?;
+        // Go decodes the first JSON value of the part and only needs the common fields to fit.
+        let shape = serde_json::Deserializer::from_slice(&data)
+            .into_iter::<SignedMetaShape>()
+            .next();
+        let version = match shape {
+            Some(Ok(s)) => s.signed.version,
+            _ => return Err(ApiError::new(Code::MalformedJson)),
+        };
+        updates.push(MetaUpdate {
+            role: role_name,
+            version,
+            data: data.to_vec(),
+        });
+    }
+    Ok(updates)
+}
+
+fn signer_error(e: SignerError) -> ApiError {
+    tracing::error!(error = %e, "signing service");
+    Validation::Validation(e.to_string()).into_api()
+}
+
+async fn current_opt(app: &App, gun: &str, role_name: &str) -> Result<Option<Vec<u8>>, ApiError> {
+    match app.store.current(gun, role_name).await {
+        Ok(s) => Ok(Some(s.data)),
+        Err(StorageError::NotFound) => Ok(None),
+        Err(e) => {
+            tracing::error!(gun, role = role_name, error = %e, "read for update failed");
+            Err(ApiError::new(Code::Updating))
+        }
+    }
+}
+
+async fn signers_for(app: &App, root: Option<&Root>) -> Result<Vec<SharedSigner>, ApiError> {
+    match root {
+        Some(r) => app
+            .trust
+            .signers(&validate::server_role_keys(r))
+            .await
+            .map_err(signer_error),
+        None => Ok(Vec::new()),
+    }
+}
+
+async fn update(app: &App, gun: &str, updates: Vec<MetaUpdate>) -> Result<(), ApiError> {
+    let mut stored = validate::Stored {
+        root: current_opt(app, gun, role::ROOT).await?,
+        ..Default::default()
+    };
+    for a in validate::ancestors_needed(&updates) {
+        if let Some(d) = current_opt(app, gun, &a).await? {
+            stored.targets.insert(a, d);
+        }
+    }
+    stored.snapshot = current_opt(app, gun, role::SNAPSHOT).await?;
+    stored.timestamp = current_opt(app, gun, role::TIMESTAMP).await?;
+    let root = validate::governing_root(&updates, stored.root.as_deref());
+    let signers = signers_for(app, root.as_ref()).await?;
+
+    let gun_owned = gun.to_owned();
+    let apply = tokio::task::spawn_blocking(move || {
+        validate::validate_update(&gun_owned, &updates, &stored, &signers, Utc::now())
+    })
+    .await
+    .map_err(|_| ApiError::new(Code::Unknown))?
+    .map_err(|v| {
+        tracing::info!(gun, error = %v, "400 POST error validating update");
+        v.into_api()
+    })?;
+
+    match app.store.update_many(gun, &apply).await {
+        Ok(()) => {
+            if let Some(ts) = apply.iter().find(|u| u.role == role::TIMESTAMP) {
+                tracing::info!(
+                    gun,
+                    version = ts.version,
+                    checksum = hex::encode(notarius_tuf::metadata::sha256(&ts.data)),
+                    "updated timestamp"
+                );
+            }
+            Ok(())
+        }
+        Err(StorageError::OldVersion) => Err(ApiError::with_detail(Code::Version, json!({}))),
+        Err(e) => {
+            tracing::error!(gun, error = %e, "500 POST error applying update request");
+            Err(ApiError::new(Code::Updating))
+        }
+    }
+}
+
+/// The timestamp or snapshot to serve, re-signed first when expired (Notary's
+/// `getMaybeServerSigned`).
+async fn server_signed(
+    app: &App,
+    gun: &str,
+    role_name: &str,
+) -> Result<(Vec<u8>, Option<DateTime<Utc>>), ApiError> {
+    // Two tries: a concurrent reader may store the same re-signed version first.
+    for _ in 0..2 {
+        let ts = app
+            .store
+            .latest(gun, role::TIMESTAMP)
+            .await
+            .map_err(read_error)?;
+        let snap_sum = snapshot_sum(&ts.data)?;
+        let snap = app
+            .store
+            .by_checksum(gun, role::SNAPSHOT, &snap_sum)
+            .await
+            .map_err(read_error)?;
+        let now = Utc::now();
+        if still_fresh(&ts.data, &snap.data, now) {
+            return Ok(if role_name == role::TIMESTAMP {
+                (ts.data, ts.modified)
+            } else {
+                (snap.data, snap.modified)
+            });
+        }
+        let root = app
+            .store
+            .current(gun, role::ROOT)
+            .await
+            .map_err(read_error)?;
+        let parsed = Signed::<Root>::from_bytes(role::ROOT, &root.data)
+            .map(|(s, _)| s.signed)
+            .ok();
+        let signers = match signers_for(app, parsed.as_ref()).await {
+            Ok(s) => s,
+            Err(_) => return Err(ApiError::new(Code::MetadataNotFound)),
+        };
+        let gun_owned = gun.to_owned();
+        let fresh = tokio::task::spawn_blocking(move || {
+            validate::fresh_timestamp(&gun_owned, &root.data, &ts.data, &snap.data, &signers, now)
+        })
+        .await
+        .map_err(|_| ApiError::new(Code::Unknown))?
+        .map_err(|e| match e {
+            FreshError::NotFound(m) => ApiError::with_detail(Code::MetadataNotFound, m),
+            FreshError::Other(m) => ApiError::with_detail(Code::Unknown, m),
+        })?;
+        match app.store.update_many(gun, &fresh.updates).await {
+            Ok(()) => {
+                let data = if role_name == role::TIMESTAMP {
+                    fresh.timestamp
+                } else {
+                    fresh.snapshot
+                };
+                return Ok((data, Some(Utc::now())));
+            }
+            Err(StorageError::OldVersion) => continue,
+            Err(e) => return Err(read_error(e)),
+        }
+    }
+    Err(ApiError::new(Code::Unknown))
+}
+
+fn snapshot_sum(ts: &[u8]) -> Result<String, ApiError> {
+    let (t, _) = Signed::<notarius_tuf::metadata::Timestamp>::from_bytes(role::TIMESTAMP, ts)
+        .map_err(|e| ApiError::with_detail(Code::Unknown, e.to_string()))?;
+    t.signed
+        .meta
+        .get(role::SNAPSHOT)
+        .and_then(|m| m.sha256())
+        .map(hex::encode)
+        .ok_or_else(|| ApiError::new(Code::MetadataNotFound))
+}
+
+fn still_fresh(ts: &[u8], snap: &[u8], now: DateTime<Utc>) -> bool {
+    use notarius_tuf::metadata::{Snapshot, Timestamp};
+    let Ok((t, _)) = Signed::<Timestamp>::from_bytes(role::TIMESTAMP, ts) else {
+        return false;
+    };
+    let Ok((s, _)) = Signed::<Snapshot>::from_bytes(role::SNAPSHOT, snap) else {
+        return false;
+    };
+    t.signed.expires >= now && s.signed.expires >= now
+}
+
+async fn get_or_create_key(
+    app: &App,
+    gun: &str,
+    role_name: &str,
+) -> Result<notarius_tuf::keys::PublicKey, SignerError> {
+    match app.store.current(gun, role::ROOT).await {
+        Ok(root) => {
+            let (r, _) = Signed::<Root>::from_bytes(role::ROOT, &root.data)
+                .map_err(|e| SignerError::Unavailable(e.to_string()))?;
+            let base = r
+                .signed
+                .base_role(role_name)
+                .map_err(|e| SignerError::Unavailable(e.to_string()))?;
+            for id in base.keys.keys() {
+                if let Some(k) = app.trust.get_key(id).await? {
+                    return Ok(k);
+                }
+            }
+        }
+        Err(StorageError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    app.trust.create(gun, role_name, &app.key_algorithm).await
+}
+
+async fn changefeed(
+    app: &App,
+    gun: Option<&str>,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let mut records = None;
+    let mut change_id = String::new();
+    for pair in query.unwrap_or("").split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(&v.replace('+', " ")).unwrap_or_default();
+        match k {
+            "records" if records.is_none() => records = Some(v),
+            "change_id" if change_id.is_empty() => change_id = v,
+            _ => {}
+        }
+    }
+    let raw = records.unwrap_or_default();
+    let mut n: i64 = raw
+        .parse::<i32>()
+        .map_err(|e| {
+            ApiError::with_detail(
+                Code::InvalidParameters,
+                format!("invalid records parameter: strconv.ParseInt: parsing {raw:?}: {e}"),
+            )
+        })?
+        .into();
+    if n == 0 {
+        n = 100;
+    }
+    let changes = app
+        .store
+        .changes(&change_id, n, gun)
+        .await
+        .map_err(|e| match e {
+            StorageError::BadQuery(m) => ApiError::with_detail(Code::InvalidParameters, m),
+            other => ApiError::with_detail(Code::Unknown, other.to_string()),
+        })?;
+    let body = json!({
+        "count": changes.len(),
+        "records": if changes.is_empty() { serde_json::Value::Null } else { json!(changes) },
+    });
+    Ok(text(serde_json::to_vec(&body).expect("json")))
+}

@@ -1,0 +1,399 @@
+//! notary-server's JSON configuration, read as Notary reads it (viper): relative paths are
+//! relative to the file, and `NOTARY_SERVER_<SECTION>_<KEY>` environment variables override
+//! keys. Without a file, the embedded defaults apply (see [`Config::embedded`]).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not read config file {path}: {msg}")]
+    Read { path: String, msg: String },
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ServerSection {
+    pub http_addr: String,
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
+    pub client_ca_file: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TrustServiceSection {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub hostname: String,
+    pub port: Value,
+    pub key_algorithm: String,
+    pub tls_ca_file: String,
+    pub tls_client_cert: String,
+    pub tls_client_key: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct StorageSection {
+    pub backend: String,
+    pub db_url: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AuthSection {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub options: Value,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LoggingSection {
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MaxAge {
+    pub current_metadata: Option<i64>,
+    pub consistent_metadata: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CachingSection {
+    pub max_age: MaxAge,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RepositoriesSection {
+    pub gun_prefixes: Vec<String>,
+}
+
+/// The whole file. Unknown sections (bugsnag reporting, …) are accepted and ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub server: ServerSection,
+    pub trust_service: TrustServiceSection,
+    pub storage: StorageSection,
+    pub auth: AuthSection,
+    pub logging: LoggingSection,
+    pub caching: CachingSection,
+    pub repositories: RepositoriesSection,
+}
+
+/// Keys an environment variable may override, as viper binds them.
+const ENV_KEYS: &[&str] = &[
+    "server.http_addr",
+    "server.tls_cert_file",
+    "server.tls_key_file",
+    "server.client_ca_file",
+    "trust_service.type",
+    "trust_service.hostname",
+    "trust_service.port",
+    "trust_service.key_algorithm",
+    "trust_service.tls_ca_file",
+    "trust_service.tls_client_cert",
+    "trust_service.tls_client_key",
+    "storage.backend",
+    "storage.db_url",
+    "auth.type",
+    "logging.level",
+    "caching.max_age.current_metadata",
+    "caching.max_age.consistent_metadata",
+];
+
+/// Sets `dotted` in `v` to `value` (a number when it reads as one, as viper would cast it).
+fn set_path(v: &mut Value, dotted: &str, value: &str) {
+    let mut cur = v;
+    let parts: Vec<&str> = dotted.split('.').collect();
+    for (i, p) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = Value::Object(Default::default());
+        }
+        let obj = cur.as_object_mut().expect("object");
+        if i + 1 == parts.len() {
+            let val = match value.parse::<i64>() {
+                Ok(n) if dotted.starts_with("caching.") => Value::from(n),
+                _ => Value::String(value.to_owned()),
+            };
+            obj.insert((*p).to_owned(), val);
+            return;
+        }
+        cur = obj.entry((*p).to_owned()).or_insert(Value::Null);
+    }
+}
+
+impl Config {
+    /// Parses a notary-server config, applies `env` overrides, and resolves relative paths
+    /// against `base_dir`.
+    pub fn parse(
+        text: &str,
+        base_dir: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut v: Value =
+            serde_json::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if !v.is_object() {
+            return Err(ConfigError::Invalid(
+                "the config must be a JSON object".into(),
+            ));
+        }
+        for key in ENV_KEYS {
+            let var = format!("NOTARY_SERVER_{}", key.replace('.', "_").to_uppercase());
+            if let Some(val) = env(&var) {
+                set_path(&mut v, key, &val);
+            }
+        }
+        let mut c: Config =
+            serde_json::from_value(v).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let rel = |p: &mut String| {
+            if !p.is_empty() && Path::new(p.as_str()).is_relative() {
+                *p = base_dir.join(&*p).display().to_string();
+            }
+        };
+        rel(&mut c.server.tls_cert_file);
+        rel(&mut c.server.tls_key_file);
+        rel(&mut c.server.client_ca_file);
+        rel(&mut c.trust_service.tls_ca_file);
+        rel(&mut c.trust_service.tls_client_cert);
+        rel(&mut c.trust_service.tls_client_key);
+        if matches!(c.storage.backend.as_str(), "sqlite3" | "sqlite")
+            && !c.storage.db_url.starts_with("sqlite:")
+        {
+            rel(&mut c.storage.db_url);
+        }
+        c.check()?;
+        Ok(c)
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            msg: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, base, |k| std::env::var(k).ok())
+    }
+
+    /// The defaults with no file: loopback, SQLite in `data_dir`, the built-in signer, and TLS
+    /// from a generated CA (filled in at start-up).
+    pub fn embedded(data_dir: &Path) -> Config {
+        Config {
+            server: ServerSection {
+                http_addr: "127.0.0.1:4443".into(),
+                ..Default::default()
+            },
+            trust_service: TrustServiceSection {
+                kind: "local".into(),
+                key_algorithm: "ecdsa".into(),
+                ..Default::default()
+            },
+            storage: StorageSection {
+                backend: "sqlite3".into(),
+                db_url: data_dir.join("notarius-server.db").display().to_string(),
+            },
+            logging: LoggingSection {
+                level: "info".into(),
+            },
+            ..Default::default()
+        }
+    }
+
+    /// Notary's start-up checks, with messages that say what to change.
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.server.http_addr.is_empty() {
+            return Err(ConfigError::Invalid(
+                "server.http_addr is required (e.g. \":4443\")".into(),
+            ));
+        }
+        if self.server.tls_cert_file.is_empty() != self.server.tls_key_file.is_empty() {
+            return Err(ConfigError::Invalid(
+                "server.tls_cert_file and server.tls_key_file must be given together".into(),
+            ));
+        }
+        match self.trust_service.kind.as_str() {
+            "local" | "remote" => {}
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "trust_service.type must be \"local\" or \"remote\", not {other:?}"
+                )));
+            }
+        }
+        if !self.trust_service.key_algorithm.is_empty()
+            && !matches!(
+                self.trust_service.key_algorithm.as_str(),
+                "ecdsa" | "ed25519" | "rsa"
+            )
+        {
+            return Err(ConfigError::Invalid(format!(
+                "trust_service.key_algorithm {:?} is not one of ecdsa, ed25519, rsa",
+                self.trust_service.key_algorithm
+            )));
+        }
+        match self.storage.backend.as_str() {
+            "memory" | "sqlite3" | "sqlite" | "postgres" | "mysql" => {}
+            "rethinkdb" => {
+                return Err(ConfigError::Invalid(
+                    "storage.backend rethinkdb is not supported; use postgres, mysql or sqlite3"
+                        .into(),
+                ));
+            }
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "storage.backend {other:?} is not one of memory, sqlite3, postgres, mysql"
+                )));
+            }
+        }
+        if self.storage.backend != "memory" && self.storage.db_url.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "storage.db_url is required for the {} backend",
+                self.storage.backend
+            )));
+        }
+        for p in &self.repositories.gun_prefixes {
+            let clean = !p.starts_with('/')
+                && !p.starts_with("..")
+                && p.ends_with('/')
+                && !p.contains("//")
+                && !p.split('/').any(|s| s == "." || s == "..");
+            if !clean {
+                return Err(ConfigError::Invalid(format!(
+                    "invalid GUN prefix {p:?}: it must end with '/', be clean, and not start with '/' or '..'"
+                )));
+            }
+        }
+        for (name, v) in [
+            ("current_metadata", self.caching.max_age.current_metadata),
+            (
+                "consistent_metadata",
+                self.caching.max_age.consistent_metadata,
+            ),
+        ] {
+            if let Some(n) = v
+                && !(0..=31_536_000).contains(&n)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "caching.max_age.{name} must be between 0 and 31536000 seconds, not {n}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The key algorithm for server-made keys: configured, else Notary's choice per service
+    /// type (ed25519 for the local one, ecdsa otherwise).
+    pub fn key_algorithm(&self) -> String {
+        match self.trust_service.key_algorithm.as_str() {
+            "" if self.trust_service.kind == "local" => "ed25519".into(),
+            "" => "ecdsa".into(),
+            a => a.into(),
+        }
+    }
+
+    /// `:4443` means every interface, as in Go.
+    pub fn listen_addr(&self) -> String {
+        let a = &self.server.http_addr;
+        if a.starts_with(':') {
+            format!("0.0.0.0{a}")
+        } else {
+            a.clone()
+        }
+    }
+
+    pub fn tls_files(&self) -> Option<(PathBuf, PathBuf, Option<PathBuf>)> {
+        if self.server.tls_cert_file.is_empty() {
+            return None;
+        }
+        Some((
+            PathBuf::from(&self.server.tls_cert_file),
+            PathBuf::from(&self.server.tls_key_file),
+            (!self.server.client_ca_file.is_empty())
+                .then(|| PathBuf::from(&self.server.client_ca_file)),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOTARY_EXAMPLE: &str = r#"{
+        "server": {"http_addr": ":4443", "tls_key_file": "./notary-server.key",
+                   "tls_cert_file": "./notary-server.crt"},
+        "trust_service": {"type": "remote", "hostname": "notarysigner", "port": "7899",
+                          "tls_ca_file": "./root-ca.crt", "key_algorithm": "ecdsa",
+                          "tls_client_cert": "./notary-server.crt",
+                          "tls_client_key": "./notary-server.key"},
+        "logging": {"level": "debug"},
+        "storage": {"backend": "mysql",
+                    "db_url": "server@tcp(mysql:3306)/notaryserver?parseTime=True"},
+        "reporting": {"bugsnag": {"api_key": "x"}},
+        "repositories": {"gun_prefixes": ["docker.io/"]}
+    }"#;
+
+    #[test]
+    fn notarys_own_example_config_loads() {
+        let c = Config::parse(NOTARY_EXAMPLE, Path::new("/etc/notary"), |_| None).unwrap();
+        assert_eq!(c.server.tls_cert_file, "/etc/notary/./notary-server.crt");
+        assert_eq!(c.trust_service.kind, "remote");
+        assert_eq!(c.trust_service.port, Value::String("7899".into()));
+        assert_eq!(c.storage.backend, "mysql");
+        assert_eq!(c.repositories.gun_prefixes, vec!["docker.io/".to_owned()]);
+        assert_eq!(c.listen_addr(), "0.0.0.0:4443");
+    }
+
+    #[test]
+    fn env_overrides_keys() {
+        let c = Config::parse(NOTARY_EXAMPLE, Path::new("/x"), |k| match k {
+            "NOTARY_SERVER_STORAGE_DB_URL" => Some("postgres://a@b/c".into()),
+            "NOTARY_SERVER_STORAGE_BACKEND" => Some("postgres".into()),
+            "NOTARY_SERVER_CACHING_MAX_AGE_CURRENT_METADATA" => Some("0".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.storage.backend, "postgres");
+        assert_eq!(c.storage.db_url, "postgres://a@b/c");
+        assert_eq!(c.caching.max_age.current_metadata, Some(0));
+    }
+
+    #[test]
+    fn bad_configs_say_what_to_change() {
+        for (text, needle) in [
+            (r#"{"storage":{"backend":"memory"}}"#, "http_addr"),
+            (
+                r#"{"server":{"http_addr":":1","tls_cert_file":"a"},"trust_service":{"type":"local"},"storage":{"backend":"memory"}}"#,
+                "together",
+            ),
+            (
+                r#"{"server":{"http_addr":":1"},"trust_service":{"type":"local"},"storage":{"backend":"redis"}}"#,
+                "storage.backend",
+            ),
+            (
+                r#"{"server":{"http_addr":":1"},"trust_service":{"type":"local"},"storage":{"backend":"mysql"}}"#,
+                "db_url",
+            ),
+            (
+                r#"{"server":{"http_addr":":1"},"trust_service":{"type":"local"},"storage":{"backend":"memory"},"repositories":{"gun_prefixes":["/abs/"]}}"#,
+                "GUN prefix",
+            ),
+            (
+                r#"{"server":{"http_addr":":1"},"trust_service":{"type":"local"},"storage":{"backend":"memory"},"caching":{"max_age":{"current_metadata":-1}}}"#,
+                "between",
+            ),
+            ("[1]", "object"),
+            ("{", "EOF"),
+        ] {
+            let e = Config::parse(text, Path::new("/"), |_| None).unwrap_err();
+            assert!(e.to_string().contains(needle), "{text}: {e}");
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `notarius-server`: arguments, logging, then the library.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use notarius_server::{Config, StartOptions, start};
+
+const USAGE: &str =
+    "usage: notarius-server [-config FILE] [-data-dir DIR] [-logf json|logfmt] [-debug] [-version]
+
+Without -config it runs on embedded defaults: 127.0.0.1:4443, SQLite and a generated TLS
+certificate in the data directory ($NOTARIUS_DATA_DIR or ~/.notarius/server), and the built-in
+signing service. -config takes a notary-server JSON config file as it is.";
+
+struct Args {
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    addr: Option<String>,
+}
+
+fn parse_args() -> anyhow::Result<Option<Args>> {
+    let mut a = Args {
+        config: None,
+        data_dir: None,
+        addr: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        // Go's flag package: one or two dashes, `-name value` or `-name=value`.
+        let trimmed = arg.trim_start_matches('-');
+        let (name, inline) = match trimmed.split_once('=') {
+            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
+            None => (trimmed.to_owned(), None),
+        };
+        let mut value = |what: &str| -> anyhow::Result<String> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => it
+                    .next()
+                    .with_context(|| format!("flag needs an argument: -{what}")),
+            }
+        };
+        match name.as_str() {
+            "config" => a.config = Some(value("config")?.into()),
+            "data-dir" => a.data_dir = Some(value("data-dir")?.into()),
+            "http-addr" => a.addr = Some(value("http-addr")?),
+            "logf" => {
+                value("logf")?;
+            }
+            "debug" | "bootstrap" => {}
+            "version" => {
+                println!("notarius-server {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            "h" | "help" => {
+                println!("{USAGE}");
+                return Ok(None);
+            }
+            other => anyhow::bail!("flag provided but not defined: -{other}\n{USAGE}"),
+        }
+    }
+    Ok(Some(a))
+}
+
+fn log_level(level: &str) -> tracing::Level {
+    match level {
+        "debug" => tracing::Level::DEBUG,
+        "info" => tracing::Level::INFO,
+        "warn" | "warning" => tracing::Level::WARN,
+        _ => tracing::Level::ERROR,
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let Some(args) = parse_args()? else {
+        return Ok(());
+    };
+    let (mut cfg, data_dir) = match &args.config {
+        Some(path) => (Config::load(path)?, args.data_dir.clone()),
+        None => {
+            let dir = args
+                .data_dir
+                .clone()
+                .unwrap_or_else(notarius_server::default_data_dir);
+            (Config::embedded(&dir), Some(dir))
+        }
+    };
+    if let Some(a) = args.addr {
+        cfg.server.http_addr = a;
+    }
+    tracing_subscriber::fmt()
+        .with_max_level(log_level(&cfg.logging.level))
+        .with_writer(std::io::stderr)
+        .init();
+    let embedded = args.config.is_none();
+    let running = start(
+        cfg,
+        StartOptions {
+            data_dir,
+            passphrase: None,
+        },
+    )
+    .await
+    .context("notarius-server could not start")?;
+    eprintln!("notarius-server listening on {}", running.url);
+    if embedded && let Some(ca) = &running.ca_cert {
+        eprintln!(
+            "connect with: notarius -s {} --tlscacert {} <command>",
+            running.url,
+            ca.display()
+        );
+    }
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    running.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,616 @@
+//! Metadata storage: Notary's `tuf_files` and `changefeed` tables on SQLite (embedded, the
+//! default), PostgreSQL or MySQL/MariaDB. One implementation serves all three; only the SQL
+//! dialect differs (placeholders, DDL).
+//!
+//! Concurrency: two replicas (or two requests) racing to publish the same version both try to
+//! insert `(gun, role, version)`; the unique key lets exactly one win and the other gets
+//! [`StorageError::OldVersion`], which becomes Notary's `VERSION` error.
+
+mod schema;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use notarius_tuf::metadata::{Snapshot, Timestamp};
+use notarius_tuf::role;
+use serde::Serialize;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Row};
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("no record found")]
+    NotFound,
+    /// A row for this GUN and role with an equal or higher version exists.
+    #[error("Error updating metadata. A newer version of the metadata exists")]
+    OldVersion,
+    #[error("{0}")]
+    BadQuery(String),
+    /// Stored data that does not parse (e.g. a timestamp naming no snapshot).
+    #[error("stored metadata is unusable: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// One file of an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaUpdate {
+    pub role: String,
+    pub version: i64,
+    pub data: Vec<u8>,
+}
+
+/// A stored file and when it was written (`Last-Modified`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub data: Vec<u8>,
+    pub modified: Option<DateTime<Utc>>,
+}
+
+/// A changefeed row, serialised as Notary's `storage.Change` (Go field names, ID as a string).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(rename = "CreatedAt", serialize_with = "go_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(rename = "GUN")]
+    pub gun: String,
+    #[serde(rename = "Version")]
+    pub version: i64,
+    #[serde(rename = "SHA256")]
+    pub sha256: String,
+    #[serde(rename = "Category")]
+    pub category: String,
+}
+
+fn go_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&notarius_tuf::time::format_go(&t.fixed_offset()))
+}
+
+/// A server-held private key, encrypted (see `signer.rs`).
+#[derive(Debug, Clone)]
+pub struct KeyRow {
+    pub key_id: String,
+    pub gun: String,
+    pub role: String,
+    pub algorithm: String,
+    pub keytype: String,
+    pub public_key: Vec<u8>,
+    pub private_key: Vec<u8>,
+}
+
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+    MySql(MySqlPool),
+}
+
+/// Runs `$body` with `$p` bound to whichever pool this store has.
+macro_rules! on_pool {
+    ($self:expr, $p:ident => $body:expr) => {
+        match &$self.pool {
+            Pool::Sqlite($p) => $body,
+            Pool::Postgres($p) => $body,
+            Pool::MySql($p) => $body,
+        }
+    };
+}
+
+pub struct Store {
+    pool: Pool,
+    /// SQLite has one writer at a time; queueing writers here instead of in SQLite's busy
+    /// handler keeps a read-then-insert transaction from failing with SQLITE_BUSY.
+    write_lock: tokio::sync::Mutex<()>,
+}
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(notarius_tuf::metadata::sha256(data))
+}
+
+impl Store {
+    /// Connects by backend name as notary-server's config spells it: `sqlite3`/`sqlite`
+    /// (a file path or `sqlite:` URL), `memory` (an in-memory SQLite), `postgres`, `mysql`.
+    pub async fn connect(backend: &str, url: &str) -> Result<Store> {
+        let pool = match backend {
+            "memory" => {
+                let opts = SqliteConnectOptions::from_str("sqlite::memory:")?;
+                // One connection: every connection to `:memory:` is a database of its own.
+                Pool::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .min_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None)
+                        .connect_with(opts)
+                        .await?,
+                )
+            }
+            "sqlite" | "sqlite3" => {
+                let opts = if url.starts_with("sqlite:") {
+                    SqliteConnectOptions::from_str(url)?
+                } else {
+                    SqliteConnectOptions::new().filename(url)
+                };
+                let opts = opts
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true);
+                Pool::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(8)
+                        .connect_with(opts)
+                        .await?,
+                )
+            }
+            "postgres" => {
+                let opts = PgConnectOptions::from_str(url)?;
+                Pool::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(16)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_with(opts)
+                        .await?,
+                )
+            }
+            "mysql" => {
+                let opts = MySqlConnectOptions::from_str(&mysql_url(url))?;
+                Pool::MySql(
+                    MySqlPoolOptions::new()
+                        .max_connections(16)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_with(opts)
+                        .await?,
+                )
+            }
+            other => {
+                return Err(StorageError::BadQuery(format!(
+                    "unsupported storage backend {other:?} (use sqlite3, memory, postgres or mysql)"
+                )));
+            }
+        };
+        let store = Store {
+            pool,
+            write_lock: tokio::sync::Mutex::new(()),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.pool {
+            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
+            Pool::MySql(_) => Dialect::MySql,
+        }
+    }
+
+    /// `?` placeholders as the dialect wants them.
+    fn sql(&self, q: &str) -> String {
+        if self.dialect() != Dialect::Postgres {
+            return q.to_owned();
+        }
+        let mut out = String::with_capacity(q.len() + 8);
+        let mut n = 0;
+        for c in q.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        for stmt in schema::statements(self.dialect()) {
+            on_pool!(self, p => { sqlx::query(*stmt).execute(p).await?; });
+        }
+        Ok(())
+    }
+
+    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.pool {
+            Pool::Sqlite(_) => Some(self.write_lock.lock().await),
+            _ => None,
+        }
+    }
+
+    /// The highest version of a role (Notary's `SQLStorage.GetCurrent`).
+    pub async fn latest(&self, gun: &str, role: &str) -> Result<Stored> {
+        let q = self.sql(
+            "SELECT updated_at, data FROM tuf_files WHERE gun = ? AND role = ? \
+             AND deleted_at IS NULL ORDER BY version DESC LIMIT 1",
+        );
+        let row = on_pool!(self, p => {
+            sqlx::query(AssertSqlSafe(q.as_str())).bind(gun).bind(role).fetch_optional(p).await?
+                .map(|r| -> Result<Stored> {
+                    Ok(Stored {
+                        modified: r.try_get::<Option<NaiveDateTime>, _>(0)?.map(|t| t.and_utc()),
+                        data: r.try_get(1)?,
+                    })
+                })
+        });
+        row.ok_or(StorageError::NotFound)?
+    }
+
+    pub async fn by_checksum(&self, gun: &str, role: &str, checksum: &str) -> Result<Stored> {
+        let q = self.sql(
+            "SELECT created_at, data FROM tuf_files WHERE gun = ? AND role = ? AND sha256 = ? \
+             AND deleted_at IS NULL ORDER BY version DESC LIMIT 1",
+        );
+        let checksum = checksum.to_ascii_lowercase();
+        let row = on_pool!(self, p => {
+            sqlx::query(AssertSqlSafe(q.as_str())).bind(gun).bind(role).bind(&checksum).fetch_optional(p).await?
+                .map(|r| -> Result<Stored> {
+                    Ok(Stored {
+                        modified: r.try_get::<Option<NaiveDateTime>, _>(0)?.map(|t| t.and_utc()),
+                        data: r.try_get(1)?,
+                    })
+                })
+        });
+        row.ok_or(StorageError::NotFound)?
+    }
+
+    pub async fn by_version(&self, gun: &str, role: &str, version: i64) -> Result<Stored> {
+        let Ok(version) = i32::try_from(version) else {
+            return Err(StorageError::NotFound);
+        };
+        let q = self.sql(
+            "SELECT created_at, data FROM tuf_files WHERE gun = ? AND role = ? AND version = ? \
+             AND deleted_at IS NULL LIMIT 1",
+        );
+        let row = on_pool!(self, p => {
+            sqlx::query(AssertSqlSafe(q.as_str())).bind(gun).bind(role).bind(version).fetch_optional(p).await?
+                .map(|r| -> Result<Stored> {
+                    Ok(Stored {
+                        modified: r.try_get::<Option<NaiveDateTime>, _>(0)?.map(|t| t.and_utc()),
+                        data: r.try_get(1)?,
+                    })
+                })
+        });
+        row.ok_or(StorageError::NotFound)?
+    }
+
+    /// The consistent current view (Notary's `TUFMetaStorage.GetCurrent`): the newest
+    /// timestamp, the snapshot it names, and the role file that snapshot names, so a reader
+    /// never sees a targets file newer than the snapshot it is served with.
+    pub async fn current(&self, gun: &str, role_name: &str) -> Result<Stored> {
+        let ts = self.latest(gun, role::TIMESTAMP).await?;
+        if role_name == role::TIMESTAMP {
+            return Ok(ts);
+        }
+        let snap_sum = timestamp_snapshot_sha256(&ts.data)?;
+        let snap = self.by_checksum(gun, role::SNAPSHOT, &snap_sum).await?;
+        if role_name == role::SNAPSHOT {
+            return Ok(snap);
+        }
+        let sum = snapshot_role_sha256(&snap.data, role_name)?;
+        self.by_checksum(gun, role_name, &sum).await
+    }
+
+    /// Stores every update or none (Notary's `UpdateMany`), and a changefeed row for a new
+    /// timestamp.
+    pub async fn update_many(&self, gun: &str, updates: &[MetaUpdate]) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let exists =
+            self.sql("SELECT 1 FROM tuf_files WHERE gun = ? AND role = ? AND version >= ? LIMIT 1");
+        let insert = self.sql(
+            "INSERT INTO tuf_files (created_at, updated_at, gun, role, version, data, sha256) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        );
+        let feed = self.sql(
+            "INSERT INTO changefeed (created_at, gun, version, sha256, category) \
+             VALUES (?, ?, ?, ?, 'update')",
+        );
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for u in updates {
+                let version = i32::try_from(u.version).map_err(|_| StorageError::OldVersion)?;
+                let found = sqlx::query(AssertSqlSafe(exists.as_str()))
+                    .bind(gun).bind(&u.role).bind(version)
+                    .fetch_optional(&mut *tx).await?;
+                if found.is_some() {
+                    return Err(StorageError::OldVersion);
+                }
+                let sum = sha256_hex(&u.data);
+                let t = now();
+                sqlx::query(AssertSqlSafe(insert.as_str()))
+                    .bind(t).bind(t).bind(gun).bind(&u.role).bind(version)
+                    .bind(&u.data).bind(&sum)
+                    .execute(&mut *tx).await
+                    .map_err(unique_to_old_version)?;
+                if u.role == role::TIMESTAMP {
+                    sqlx::query(AssertSqlSafe(feed.as_str()))
+                        .bind(t).bind(gun).bind(version).bind(&sum)
+                        .execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes every file of a GUN; a deletion changefeed row only if there was something.
+    pub async fn delete(&self, gun: &str) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let del = self.sql("DELETE FROM tuf_files WHERE gun = ?");
+        let feed = self.sql(
+            "INSERT INTO changefeed (created_at, gun, version, sha256, category) \
+             VALUES (?, ?, 0, '', 'deletion')",
+        );
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(AssertSqlSafe(del.as_str())).bind(gun).execute(&mut *tx).await?.rows_affected();
+            if n > 0 {
+                sqlx::query(AssertSqlSafe(feed.as_str())).bind(now()).bind(gun).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Notary's `GetChanges`: `records` rows after `change_id`, or before it (newest first,
+    /// returned oldest first) when either is negative.
+    pub async fn changes(
+        &self,
+        change_id: &str,
+        records: i64,
+        gun: Option<&str>,
+    ) -> Result<Vec<Change>> {
+        let id: i64 = if change_id.is_empty() {
+            0
+        } else {
+            change_id
+                .parse::<i32>()
+                .map_err(|_| {
+                    StorageError::BadQuery(format!(
+                        "change ID expected to be integer, provided ID was: {change_id}"
+                    ))
+                })?
+                .into()
+        };
+        let mut reversed = id < 0;
+        let mut records = records;
+        if records < 0 {
+            reversed = true;
+            records = -records;
+        }
+        let mut q = String::from(
+            "SELECT id, created_at, gun, version, sha256, category FROM changefeed WHERE 1 = 1",
+        );
+        if gun.is_some() {
+            q.push_str(" AND gun = ?");
+        }
+        if reversed {
+            if id > 0 {
+                q.push_str(" AND id < ?");
+            }
+            q.push_str(" ORDER BY id DESC");
+        } else {
+            q.push_str(" AND id > ? ORDER BY id ASC");
+        }
+        q.push_str(" LIMIT ?");
+        let q = self.sql(&q);
+        let bind_id = !reversed || id > 0;
+        let mut out: Vec<Change> = on_pool!(self, p => {
+            let mut query = sqlx::query(AssertSqlSafe(q.as_str()));
+            if let Some(g) = gun {
+                query = query.bind(g);
+            }
+            if bind_id {
+                query = query.bind(id);
+            }
+            let rows = query.bind(records).fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(Change {
+                    id: r.try_get::<i32, _>(0)?.to_string(),
+                    created_at: r
+                        .try_get::<Option<NaiveDateTime>, _>(1)?
+                        .map(|t| t.and_utc())
+                        .unwrap_or_default(),
+                    gun: r.try_get(2)?,
+                    version: r.try_get::<i32, _>(3)?.into(),
+                    sha256: r.try_get::<Option<String>, _>(4)?.unwrap_or_default(),
+                    category: r.try_get(5)?,
+                });
+            }
+            out
+        });
+        if reversed {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// Notary's `CheckHealth`: the `tuf_files` table answers.
+    pub async fn health(&self) -> Result<()> {
+        let q = "SELECT 1 FROM tuf_files LIMIT 1";
+        on_pool!(self, p => { sqlx::query(q).fetch_optional(p).await?; });
+        Ok(())
+    }
+
+    pub async fn insert_key(&self, k: &KeyRow) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let q = self.sql(
+            "INSERT INTO notarius_server_keys \
+             (key_id, gun, role, algorithm, keytype, public_key, private_key, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        );
+        on_pool!(self, p => {
+            sqlx::query(AssertSqlSafe(q.as_str()))
+                .bind(&k.key_id).bind(&k.gun).bind(&k.role).bind(&k.algorithm)
+                .bind(&k.keytype).bind(&k.public_key).bind(&k.private_key).bind(now())
+                .execute(p).await?;
+        });
+        Ok(())
+    }
+
+    async fn key_query(&self, q: &str, binds: &[&str]) -> Result<Option<KeyRow>> {
+        let q = self.sql(q);
+        let row = on_pool!(self, p => {
+            let mut query = sqlx::query(AssertSqlSafe(q.as_str()));
+            for b in binds {
+                query = query.bind(*b);
+            }
+            match query.fetch_optional(p).await? {
+                None => None,
+                Some(r) => Some(KeyRow {
+                    key_id: r.try_get(0)?,
+                    gun: r.try_get(1)?,
+                    role: r.try_get(2)?,
+                    algorithm: r.try_get(3)?,
+                    keytype: r.try_get(4)?,
+                    public_key: r.try_get(5)?,
+                    private_key: r.try_get(6)?,
+                }),
+            }
+        });
+        Ok(row)
+    }
+
+    pub async fn key_by_id(&self, key_id: &str) -> Result<Option<KeyRow>> {
+        self.key_query(
+            "SELECT key_id, gun, role, algorithm, keytype, public_key, private_key \
+             FROM notarius_server_keys WHERE key_id = ?",
+            &[key_id],
+        )
+        .await
+    }
+
+    /// A key made for this GUN and role that has never signed (notary-signer's "pending" key,
+    /// handed out again instead of making one per request).
+    pub async fn pending_key(
+        &self,
+        gun: &str,
+        role: &str,
+        algorithm: &str,
+    ) -> Result<Option<KeyRow>> {
+        self.key_query(
+            "SELECT key_id, gun, role, algorithm, keytype, public_key, private_key \
+             FROM notarius_server_keys WHERE gun = ? AND role = ? AND algorithm = ? \
+             AND last_used IS NULL ORDER BY created_at DESC LIMIT 1",
+            &[gun, role, algorithm],
+        )
+        .await
+    }
+
+    pub async fn mark_key_used(&self, key_id: &str) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let q = self.sql(
+            "UPDATE notarius_server_keys SET last_used = ? WHERE key_id = ? AND last_used IS NULL",
+        );
+        on_pool!(self, p => {
+            sqlx::query(AssertSqlSafe(q.as_str())).bind(now()).bind(key_id).execute(p).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+}
+
+fn unique_to_old_version(e: sqlx::Error) -> StorageError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StorageError::OldVersion,
+        _ => StorageError::Db(e),
+    }
+}
+
+/// notary-server's MySQL DSNs are Go-style (`user:pass@tcp(host:port)/db?parseTime=True`);
+/// sqlx wants a URL. Both are accepted.
+pub fn mysql_url(dsn: &str) -> String {
+    if dsn.starts_with("mysql://") || dsn.starts_with("mariadb://") {
+        return dsn.to_owned();
+    }
+    let (userinfo, rest) = match dsn.rsplit_once('@') {
+        Some((u, r)) => (Some(u), r),
+        None => (None, dsn),
+    };
+    let (addr, path) = match rest.split_once('/') {
+        Some((a, p)) => (a, p),
+        None => (rest, ""),
+    };
+    let host = addr
+        .strip_prefix("tcp(")
+        .and_then(|a| a.strip_suffix(')'))
+        .unwrap_or(addr);
+    let host = if host.is_empty() {
+        "127.0.0.1:3306"
+    } else {
+        host
+    };
+    // Go DSN options (parseTime, charset…) mean nothing to sqlx.
+    let db = path.split('?').next().unwrap_or("");
+    match userinfo {
+        Some(u) => format!("mysql://{u}@{host}/{db}"),
+        None => format!("mysql://{host}/{db}"),
+    }
+}
+
+fn timestamp_snapshot_sha256(ts: &[u8]) -> Result<String> {
+    let (signed, _) = notarius_tuf::metadata::Signed::<Timestamp>::from_bytes(role::TIMESTAMP, ts)
+        .map_err(|e| StorageError::Corrupt(format!("could not parse current timestamp: {e}")))?;
+    let meta = signed.signed.meta.get(role::SNAPSHOT).ok_or_else(|| {
+        StorageError::Corrupt("could not retrieve latest snapshot checksum".into())
+    })?;
+    meta.sha256()
+        .map(hex::encode)
+        .ok_or_else(|| StorageError::Corrupt("could not retrieve latest snapshot sha256".into()))
+}
+
+fn snapshot_role_sha256(snap: &[u8], role_name: &str) -> Result<String> {
+    let (signed, _) = notarius_tuf::metadata::Signed::<Snapshot>::from_bytes(role::SNAPSHOT, snap)
+        .map_err(|e| StorageError::Corrupt(format!("could not parse current snapshot: {e}")))?;
+    // A role the snapshot does not list is simply not there (Notary answers 500 here).
+    let meta = signed
+        .signed
+        .meta
+        .get(role_name)
+        .ok_or(StorageError::NotFound)?;
+    meta.sha256().map(hex::encode).ok_or(StorageError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_mysql_dsns_become_urls() {
+        assert_eq!(
+            mysql_url("server@tcp(mysql:3306)/notaryserver?parseTime=True"),
+            "mysql://server@mysql:3306/notaryserver"
+        );
+        assert_eq!(
+            mysql_url("root:pw@tcp(127.0.0.1:3306)/test"),
+            "mysql://root:pw@127.0.0.1:3306/test"
+        );
+        assert_eq!(mysql_url("mysql://a@b/c"), "mysql://a@b/c");
+    }
+}
