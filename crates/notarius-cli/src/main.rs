@@ -141,6 +141,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: DelegationCmd,
     },
+    /// Archives the private keys (still encrypted) into a tar file, gzip-compressed when the
+    /// name ends in .gz or .tgz; the file is written with mode 0600 (beyond notary)
+    Backup { file: PathBuf },
+    /// Restores private keys from a backup archive; every key must decrypt with its passphrase
+    /// before anything is written (beyond notary)
+    Restore { file: PathBuf },
     /// Print the version number of notarius
     Version,
 }
@@ -490,6 +496,8 @@ fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
         Cmd::Delegation {
             cmd: DelegationCmd::Purge { gun, keys, publish },
         } => commands::delegation_purge(&ctx, gun, keys, *publish, out),
+        Cmd::Backup { file } => commands::backup(&ctx, file, out),
+        Cmd::Restore { file } => commands::restore(&ctx, file, out),
         Cmd::Version => {
             writeln!(
                 out,

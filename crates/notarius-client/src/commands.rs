@@ -868,6 +868,45 @@ pub fn key_passwd(
     Ok(())
 }
 
+/// `notarius backup <file>` (beyond Notary): the key files of `private/`, still encrypted, in a
+/// tar archive (gzip for `.gz`/`.tgz`) written with mode 0600.
+pub fn backup(ctx: &Context, file: &std::path::Path, out: &mut dyn Write) -> CmdResult {
+    let (ids, skipped) = crate::backup::backup(&ctx.trust_dir, file)?;
+    for s in skipped {
+        eprintln!("not backed up (not a key file): {s}");
+    }
+    writeln!(
+        out,
+        "Backed up {} key{} from {} to {}",
+        ids.len(),
+        if ids.len() == 1 { "" } else { "s" },
+        ctx.trust_dir.join("private").display(),
+        file.display()
+    )?;
+    Ok(())
+}
+
+/// `notarius restore <file>` (beyond Notary): checks every key of the archive opens with its
+/// passphrase, then writes them all into `private/`.
+pub fn restore(ctx: &Context, file: &std::path::Path, out: &mut dyn Write) -> CmdResult {
+    let r = crate::backup::restore(&ctx.trust_dir, file, &mut retriever())?;
+    writeln!(
+        out,
+        "Restored {} key{} to {} ({} new, {} replaced, {} already there)",
+        r.added.len() + r.replaced.len() + r.unchanged.len(),
+        if r.added.len() + r.replaced.len() + r.unchanged.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        ctx.trust_dir.join("private").display(),
+        r.added.len(),
+        r.replaced.len(),
+        r.unchanged.len()
+    )?;
+    Ok(())
+}
+
 /// `notary verify <gun> <target>`: the payload must match the target's hashes (and, beyond
 /// Notary, its length); it is then echoed to `output` (or stdout) unless `quiet`.
 pub fn verify(

@@ -1,6 +1,7 @@
 //! The Notarius client library: the trust directory (metadata cache, changelist) and, built on
 //! the pure core, update and publish.
 
+pub mod backup;
 pub mod cache;
 pub mod changelist;
 pub mod commands;
