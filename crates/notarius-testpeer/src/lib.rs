@@ -113,10 +113,23 @@ pub fn notary(trust: &Path, args: &[&str], peer: Option<&Peer>) -> Output {
 /// Runs a `notary`-compatible client (`notary` itself or `notarius`) on `trust` against `peer`,
 /// with the fixed passphrases the interop tests use.
 pub fn client(program: &str, trust: &Path, args: &[&str], peer: Option<&Peer>) -> Output {
+    match peer {
+        Some(p) => client_at(program, trust, args, Some((&p.url, &p.ca()))),
+        None => client_at(program, trust, args, None),
+    }
+}
+
+/// As [`client`], against any trust server: its URL and the CA certificate to trust.
+pub fn client_at(
+    program: &str,
+    trust: &Path,
+    args: &[&str],
+    server: Option<(&str, &Path)>,
+) -> Output {
     let mut c = Command::new(program);
     c.arg("-d").arg(trust);
-    if let Some(p) = peer {
-        c.arg("-s").arg(&p.url).arg("--tlscacert").arg(p.ca());
+    if let Some((url, ca)) = server {
+        c.arg("-s").arg(url).arg("--tlscacert").arg(ca);
     }
     c.args(args)
         .env("NOTARY_ROOT_PASSPHRASE", "ourrootpass")

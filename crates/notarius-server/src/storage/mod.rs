@@ -250,7 +250,7 @@ impl Store {
             sqlx::query(AssertSqlSafe(q.as_str())).bind(gun).bind(role).fetch_optional(p).await?
                 .map(|r| -> Result<Stored> {
                     Ok(Stored {
-                        modified: r.try_get::<Option<NaiveDateTime>, _>(0)?.map(|t| t.and_utc()),
+                        modified: r.time(0)?,
                         data: r.try_get(1)?,
                     })
                 })
@@ -268,7 +268,7 @@ impl Store {
             sqlx::query(AssertSqlSafe(q.as_str())).bind(gun).bind(role).bind(&checksum).fetch_optional(p).await?
                 .map(|r| -> Result<Stored> {
                     Ok(Stored {
-                        modified: r.try_get::<Option<NaiveDateTime>, _>(0)?.map(|t| t.and_utc()),
+                        modified: r.time(0)?,
                         data: r.try_get(1)?,
                     })
                 })
@@ -288,7 +288,7 @@ impl Store {
             sqlx::query(AssertSqlSafe(q.as_str())).bind(gun).bind(role).bind(version).fetch_optional(p).await?
                 .map(|r| -> Result<Stored> {
                     Ok(Stored {
-                        modified: r.try_get::<Option<NaiveDateTime>, _>(0)?.map(|t| t.and_utc()),
+                        modified: r.time(0)?,
                         data: r.try_get(1)?,
                     })
                 })
@@ -430,10 +430,7 @@ impl Store {
             for r in rows {
                 out.push(Change {
                     id: r.try_get::<i32, _>(0)?.to_string(),
-                    created_at: r
-                        .try_get::<Option<NaiveDateTime>, _>(1)?
-                        .map(|t| t.and_utc())
-                        .unwrap_or_default(),
+                    created_at: r.time(1)?.unwrap_or_default(),
                     gun: r.try_get(2)?,
                     version: r.try_get::<i32, _>(3)?.into(),
                     sha256: r.try_get::<Option<String>, _>(4)?.unwrap_or_default(),
@@ -533,6 +530,34 @@ impl Store {
 
     pub async fn close(&self) {
         on_pool!(self, p => p.close().await)
+    }
+}
+
+/// Timestamp columns: `timestamp` without zone on PostgreSQL and SQLite (read as UTC), a
+/// `TIMESTAMP` that only decodes as a zoned time on MySQL.
+trait TimeColumn {
+    fn time(&self, idx: usize) -> std::result::Result<Option<DateTime<Utc>>, sqlx::Error>;
+}
+
+impl TimeColumn for sqlx::sqlite::SqliteRow {
+    fn time(&self, idx: usize) -> std::result::Result<Option<DateTime<Utc>>, sqlx::Error> {
+        Ok(self
+            .try_get::<Option<NaiveDateTime>, _>(idx)?
+            .map(|t| t.and_utc()))
+    }
+}
+
+impl TimeColumn for sqlx::postgres::PgRow {
+    fn time(&self, idx: usize) -> std::result::Result<Option<DateTime<Utc>>, sqlx::Error> {
+        Ok(self
+            .try_get::<Option<NaiveDateTime>, _>(idx)?
+            .map(|t| t.and_utc()))
+    }
+}
+
+impl TimeColumn for sqlx::mysql::MySqlRow {
+    fn time(&self, idx: usize) -> std::result::Result<Option<DateTime<Utc>>, sqlx::Error> {
+        self.try_get::<Option<DateTime<Utc>>, _>(idx)
     }
 }
 
