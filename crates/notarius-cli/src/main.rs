@@ -52,10 +52,17 @@ enum Cmd {
         publish: bool,
     },
     /// Adds the file as a target to the trusted collection
+    #[command(after_long_help = BULK_HELP)]
     Add {
         gun: String,
-        target: String,
-        file: PathBuf,
+        #[arg(required_unless_present = "from_file")]
+        target: Option<String>,
+        #[arg(required_unless_present = "from_file")]
+        file: Option<PathBuf>,
+        /// Add every target listed in this file ("-" for standard input), one per line (beyond
+        /// notary; see below)
+        #[arg(long = "from-file", value_name = "LIST", conflicts_with_all = ["target", "file"])]
+        from_file: Option<PathBuf>,
         #[arg(short = 'r', long = "roles", value_delimiter = ',')]
         roles: Vec<String>,
         #[arg(long = "custom")]
@@ -247,6 +254,25 @@ enum KeyCmd {
     },
 }
 
+const BULK_HELP: &str = "\
+Bulk add (beyond notary): notarius add <GUN> --from-file <LIST>
+
+Each line of LIST (or of standard input with \"-\") names one target:
+
+    <name><TAB><path>                 the file is read and hashed (sha256, sha512), as `add` does
+    <name><TAB>sha256:<hex>:<size>    a known digest and size, as `addhash --sha256` does
+    <name><TAB><hex>:<size>           the same, without the prefix
+
+A run of spaces may separate the name from the rest instead of a TAB (the name then has no
+spaces). Paths are relative to the current directory. Blank lines and lines starting with #
+are skipped; a name listed twice is an error. Every file is hashed before anything is staged,
+so a bad line stages nothing; each target is then staged as its own change (one per role with
+--roles), exactly as one `add` would, and --custom applies to the file entries. A progress bar
+is shown on standard error when it is a terminal.
+
+Example:
+    printf 'v1.0\\tdist/app-1.0.tgz\\nv1.0.sig\\tdist/app-1.0.sig\\n' | notarius add example.com/app --from-file - -p";
+
 /// `~/.notary/config.json`, the parts notarius reads.
 fn load_config(cli: &Cli) -> Result<(serde_json::Value, PathBuf), String> {
     let home = std::env::var_os("HOME")
@@ -340,6 +366,7 @@ fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
             gun,
             target,
             file,
+            from_file,
             roles,
             custom,
             publish,
@@ -348,7 +375,26 @@ fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
                 Some(p) => Some(serde_json::from_slice(&std::fs::read(p)?)?),
                 None => None,
             };
-            commands::add(&ctx, gun, target, file, roles, custom, *publish, out)
+            match (from_file, target, file) {
+                (Some(list), _, _) => {
+                    let text = read_list(list)?;
+                    let mut bar = Progress::new();
+                    commands::add_bulk(
+                        &ctx,
+                        gun,
+                        &text,
+                        roles,
+                        custom,
+                        *publish,
+                        &mut |done, total, name| bar.update(done, total, name),
+                        out,
+                    )
+                }
+                (None, Some(target), Some(file)) => {
+                    commands::add(&ctx, gun, target, file, roles, custom, *publish, out)
+                }
+                _ => Err("Must specify a GUN, target, and path to target data".into()),
+            }
         }
         Cmd::Addhash {
             gun,
@@ -505,6 +551,58 @@ fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
                 env!("CARGO_PKG_VERSION")
             )?;
             Ok(())
+        }
+    }
+}
+
+/// A bulk-add list from a file or, for `-`, standard input (at most 64 MiB).
+fn read_list(path: &Path) -> Result<String, String> {
+    use std::io::Read as _;
+    const LIMIT: u64 = 64 << 20;
+    let mut bytes = Vec::new();
+    let read = if path == Path::new("-") {
+        std::io::stdin()
+            .lock()
+            .take(LIMIT + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(LIMIT + 1).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() as u64 > LIMIT {
+        return Err(format!("{}: larger than {LIMIT} bytes", path.display()));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))
+}
+
+/// The bulk-add progress bar: drawn on stderr only when it is a terminal.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn new() -> Progress {
+        use std::io::IsTerminal as _;
+        Progress(std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} hashing {wide_msg}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        }))
+    }
+
+    fn update(&mut self, done: usize, total: usize, name: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message(name.to_owned());
+            if done == total {
+                bar.finish_and_clear();
+            }
         }
     }
 }

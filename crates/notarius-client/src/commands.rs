@@ -109,8 +109,25 @@ fn target_change(
         role: scope.into(),
         change_type: TYPE_TARGET.into(),
         path: path.into(),
-        data: meta.map(serde_json::to_vec).transpose()?,
+        data: meta.map(go_file_meta).transpose()?,
     })
+}
+
+/// Go's `json.Marshal` of a `data.FileMeta`, as `notary add` stores it in a change file:
+/// `length`, `hashes`, then `custom` when present (struct order, not sorted).
+fn go_file_meta(meta: &FileMeta) -> anyhow_like::Result<Vec<u8>> {
+    let mut out = format!("{{\"length\":{},\"hashes\":", meta.length).into_bytes();
+    out.extend_from_slice(&serde_json::to_vec(&meta.hashes)?);
+    if let Some(custom) = &meta.custom {
+        out.extend_from_slice(b",\"custom\":");
+        notarius_tuf::cjson::go_compact_escaped(
+            custom,
+            &mut out,
+            notarius_tuf::cjson::NumberMode::Exact,
+        )?;
+    }
+    out.push(b'}');
+    Ok(out)
 }
 
 fn scopes(roles: &[String]) -> anyhow_like::Result<Vec<String>> {
@@ -141,12 +158,161 @@ pub fn add(
     let bytes = std::fs::read(file).map_err(|e| msg(format!("{}: {e}", file.display())))?;
     let mut meta = FileMeta::from_bytes(&bytes);
     meta.custom = custom;
-    stage_add(ctx, &g, target, &meta, roles, publish_now, out)?;
+    stage_add(ctx, &g, target, &meta, roles)?;
     writeln!(
         out,
         "Addition of target \"{target}\" to repository \"{g}\" staged for next publish."
     )?;
-    Ok(())
+    auto_publish(ctx, &g, publish_now, out)
+}
+
+/// One line of a bulk-add list: a target name and where its hashes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkSource {
+    /// A file to read and hash (sha256 and sha512, as `add` does).
+    File(PathBuf),
+    /// A known sha256 digest and size (as `addhash --sha256` does).
+    Hash { sha256: Vec<u8>, size: i64 },
+}
+
+/// Parses a bulk-add list: one target per line, `name<TAB>source` (the name may then contain
+/// spaces, the source is the rest of the line) or `name source` (split at the first run of
+/// spaces). The source is `sha256:<64 hex>:<size>` or `<64 hex>:<size>`, else a file path
+/// (relative to the current directory). Blank lines and lines starting with `#` are skipped.
+/// Errors name the line.
+pub fn parse_bulk_list(text: &str) -> anyhow_like::Result<Vec<(String, BulkSource)>> {
+    let mut out: Vec<(String, BulkSource)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let (name, source) = match line.split_once('\t') {
+            Some((name, rest)) => (name, rest.trim_start_matches('\t')),
+            None => match line.split_once(' ') {
+                Some((name, rest)) => (name, rest.trim_start_matches(' ')),
+                None => (line, ""),
+            },
+        };
+        if name.is_empty() || source.is_empty() {
+            return Err(msg(format!(
+                "line {n}: expected \"<name><TAB or space><path, or sha256:<hex>:<size>>\", got {line:?}"
+            )));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(msg(format!(
+                "line {n}: the target name has a control character"
+            )));
+        }
+        let hash_form = source.strip_prefix("sha256:").unwrap_or(source);
+        let parsed = match hash_form.split_once(':') {
+            Some((h, size)) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                let size: i64 = size
+                    .parse()
+                    .ok()
+                    .filter(|s| *s >= 0)
+                    .ok_or_else(|| msg(format!("line {n}: invalid size {size:?}")))?;
+                BulkSource::Hash {
+                    sha256: hex::decode(h).expect("checked hex"),
+                    size,
+                }
+            }
+            _ if source.starts_with("sha256:") => {
+                return Err(msg(format!(
+                    "line {n}: expected sha256:<64 hex digits>:<size>, got {source:?}"
+                )));
+            }
+            _ => BulkSource::File(PathBuf::from(source)),
+        };
+        if let Some((prev, _)) = out.iter().enumerate().find(|(_, (t, _))| t == name) {
+            return Err(msg(format!(
+                "line {n}: target {name:?} is already listed (entry {})",
+                prev + 1
+            )));
+        }
+        out.push((name.to_owned(), parsed));
+    }
+    if out.is_empty() {
+        return Err(msg("no targets listed"));
+    }
+    Ok(out)
+}
+
+/// `notarius add <gun> --from-file <list>` (beyond Notary): every target of the list (see
+/// [`parse_bulk_list`]) is hashed first; only when all succeeded is each staged as its own
+/// change, exactly as one `add` (file) or `addhash --sha256` (digest) would stage it.
+/// `progress(done, total, name)` is called around each file hashed.
+#[allow(clippy::too_many_arguments, reason = "one argument per notary flag")]
+pub fn add_bulk(
+    ctx: &Context,
+    gun: &str,
+    list: &str,
+    roles: &[String],
+    custom: Option<serde_json::Value>,
+    publish_now: bool,
+    progress: &mut dyn FnMut(usize, usize, &str),
+    out: &mut dyn Write,
+) -> CmdResult {
+    let g = ctx.gun(gun)?;
+    let entries = parse_bulk_list(list)?;
+    let scopes = scopes(roles)?;
+    let total = entries.len();
+    let mut staged: Vec<(String, FileMeta, bool)> = Vec::with_capacity(total);
+    for (i, (name, source)) in entries.into_iter().enumerate() {
+        progress(i, total, &name);
+        let (mut meta, from_file) = match source {
+            BulkSource::File(p) => {
+                let bytes =
+                    std::fs::read(&p).map_err(|e| msg(format!("{name}: {}: {e}", p.display())))?;
+                (FileMeta::from_bytes(&bytes), true)
+            }
+            BulkSource::Hash { sha256, size } => (
+                FileMeta {
+                    custom: None,
+                    hashes: BTreeMap::from([("sha256".to_owned(), HashBytes(sha256))]),
+                    length: size,
+                    extra: Default::default(),
+                },
+                false,
+            ),
+        };
+        if from_file {
+            meta.custom.clone_from(&custom);
+        }
+        staged.push((name, meta, from_file));
+    }
+    progress(total, total, "");
+    let cl = ctx.changelist(&g);
+    let mut written = Vec::new();
+    for (name, meta, _) in &staged {
+        for scope in &scopes {
+            match target_change(ACTION_CREATE, scope, name, Some(meta))
+                .and_then(|c| Ok(cl.add(&c)?))
+            {
+                Ok(f) => written.push(f),
+                Err(e) => {
+                    // All or nothing: take back what this command staged.
+                    let _ = cl.remove_files(&written);
+                    return Err(e);
+                }
+            }
+        }
+    }
+    for (name, _, from_file) in &staged {
+        if *from_file {
+            writeln!(
+                out,
+                "Addition of target \"{name}\" to repository \"{g}\" staged for next publish."
+            )?;
+        } else {
+            writeln!(
+                out,
+                "Addition of target \"{name}\" by sha256 hash to repository \"{g}\" staged for next publish."
+            )?;
+        }
+    }
+    auto_publish(ctx, &g, publish_now, out)
 }
 
 /// `notary addhash <gun> <target> <size> --sha256 --sha512`.
@@ -184,31 +350,19 @@ pub fn addhash(
         length: size,
         extra: Default::default(),
     };
-    stage_add(ctx, &g, target, &meta, roles, publish_now, out)?;
+    stage_add(ctx, &g, target, &meta, roles)?;
     writeln!(
         out,
         "Addition of target \"{target}\" by {} hash to repository \"{g}\" staged for next publish.",
         algs.join(", ")
     )?;
-    Ok(())
+    auto_publish(ctx, &g, publish_now, out)
 }
 
-fn stage_add(
-    ctx: &Context,
-    g: &Gun,
-    target: &str,
-    meta: &FileMeta,
-    roles: &[String],
-    publish_now: bool,
-    out: &mut dyn Write,
-) -> CmdResult {
+fn stage_add(ctx: &Context, g: &Gun, target: &str, meta: &FileMeta, roles: &[String]) -> CmdResult {
     let cl = ctx.changelist(g);
     for scope in scopes(roles)? {
         cl.add(&target_change(ACTION_CREATE, &scope, target, Some(meta))?)?;
-    }
-    if publish_now {
-        writeln!(out, "Auto-publishing changes to {g}")?;
-        do_publish(ctx, g, &mut ctx.crypto()?)?;
     }
     Ok(())
 }
@@ -228,11 +382,7 @@ pub fn remove(
         cl.add(&target_change(ACTION_DELETE, &scope, target, None)?)?;
     }
     writeln!(out, "Removal of {target} from {g} staged for next publish.")?;
-    if publish_now {
-        writeln!(out, "Auto-publishing changes to {g}")?;
-        do_publish(ctx, &g, &mut ctx.crypto()?)?;
-    }
-    Ok(())
+    auto_publish(ctx, &g, publish_now, out)
 }
 
 /// `notary status <gun>`.
@@ -1101,4 +1251,60 @@ pub fn witness(
         writeln!(out, "Successfully published changes for repository {g}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_lists_parse_tabs_spaces_hashes_and_refuse_bad_lines() {
+        let h = "ab".repeat(32);
+        let list = format!(
+            "# comment\n\nname with space\tdir/file one\r\nplain   rel/path\nhashed\tsha256:{h}:42\nbare {h}:0\n"
+        );
+        let got = parse_bulk_list(&list).unwrap();
+        assert_eq!(
+            got,
+            [
+                (
+                    "name with space".to_owned(),
+                    BulkSource::File("dir/file one".into())
+                ),
+                ("plain".to_owned(), BulkSource::File("rel/path".into())),
+                (
+                    "hashed".to_owned(),
+                    BulkSource::Hash {
+                        sha256: vec![0xab; 32],
+                        size: 42
+                    }
+                ),
+                (
+                    "bare".to_owned(),
+                    BulkSource::Hash {
+                        sha256: vec![0xab; 32],
+                        size: 0
+                    }
+                ),
+            ]
+        );
+        for (bad, what) in [
+            ("only-a-name\n", "line 1: expected"),
+            (
+                "a\tx\nb\tsha256:abcd:1\n",
+                "line 2: expected sha256:<64 hex digits>",
+            ),
+            (&format!("a\t{h}:-1\n"), "line 1: invalid size"),
+            (&format!("a\t{h}:lots\n"), "line 1: invalid size"),
+            (
+                "a\tx\n# c\na\ty\n",
+                "line 3: target \"a\" is already listed (entry 1)",
+            ),
+            ("# nothing\n\n", "no targets listed"),
+            ("a\u{7}b\tx\n", "control character"),
+        ] {
+            let e = parse_bulk_list(bad).unwrap_err().to_string();
+            assert!(e.contains(what), "{bad:?}: {e}");
+        }
+    }
 }
