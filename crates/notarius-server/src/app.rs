@@ -46,6 +46,15 @@ pub struct App {
     /// Upper bound of a whole update request body.
     pub max_body: usize,
     pub metrics: Metrics,
+    /// The time used for every expiry decision (a test may move it).
+    pub clock: Clock,
+}
+
+/// Where "now" comes from.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
 }
 
 pub fn router(app: Arc<App>) -> axum::Router {
@@ -388,6 +397,22 @@ async fn read_upload(app: &App, req: Request) -> Result<Vec<MetaUpdate>, ApiErro
             Some(Ok(s)) => s.signed.version,
             _ => return Err(ApiError::new(Code::MalformedJson)),
         };
+        // Notary keeps the last part of a role silently; which one wins is nobody's intent.
+        if updates.iter().any(|u: &MetaUpdate| u.role == role_name) {
+            return Err(Validation::Validation(format!(
+                "{role_name} appears more than once in the update"
+            ))
+            .into_api());
+        }
+        // Notary's tables hold versions as 32-bit integers.
+        if version > i64::from(i32::MAX) {
+            return Err(Validation::Validation(format!(
+                "{role_name} version {version} is larger than the largest version the server \
+                 stores ({})",
+                i32::MAX
+            ))
+            .into_api());
+        }
         updates.push(MetaUpdate {
             role: role_name,
             version,
@@ -440,8 +465,9 @@ async fn update(app: &App, gun: &str, updates: Vec<MetaUpdate>) -> Result<(), Ap
     let signers = signers_for(app, root.as_ref()).await?;
 
     let gun_owned = gun.to_owned();
+    let now = (app.clock)();
     let apply = tokio::task::spawn_blocking(move || {
-        validate::validate_update(&gun_owned, &updates, &stored, &signers, Utc::now())
+        validate::validate_update(&gun_owned, &updates, &stored, &signers, now)
     })
     .await
     .map_err(|_| ApiError::new(Code::Unknown))?
@@ -490,7 +516,7 @@ async fn server_signed(
             .by_checksum(gun, role::SNAPSHOT, &snap_sum)
             .await
             .map_err(read_error)?;
-        let now = Utc::now();
+        let now = (app.clock)();
         if still_fresh(&ts.data, &snap.data, now) {
             return Ok(if role_name == role::TIMESTAMP {
                 (ts.data, ts.modified)
@@ -527,7 +553,7 @@ async fn server_signed(
                 } else {
                     fresh.snapshot
                 };
-                return Ok((data, Some(Utc::now())));
+                return Ok((data, Some(now)));
             }
             Err(StorageError::OldVersion) => continue,
             Err(e) => return Err(read_error(e)),

@@ -50,12 +50,16 @@ pub enum StartError {
 }
 
 /// What start-up needs beyond the config file.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct StartOptions {
     /// Embedded mode: where the generated TLS material and signer passphrase live.
     pub data_dir: Option<PathBuf>,
     /// The built-in signer's passphrase (else [`PASSPHRASE_ENV`], else the data directory).
     pub passphrase: Option<String>,
+    /// Upper bound of one update request (default [`MAX_UPDATE_BYTES`]).
+    pub max_update_bytes: Option<usize>,
+    /// The clock for expiry decisions (default: the system clock).
+    pub clock: Option<app::Clock>,
 }
 
 /// A running server; dropping it does not stop it, [`Running::shutdown`] does.
@@ -169,8 +173,9 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
             consistent: to_secs(cfg.caching.max_age.consistent_metadata, defaults.consistent),
         },
         gun_prefixes: cfg.repositories.gun_prefixes.clone(),
-        max_body: MAX_UPDATE_BYTES,
+        max_body: opts.max_update_bytes.unwrap_or(MAX_UPDATE_BYTES),
         metrics: Default::default(),
+        clock: opts.clock.clone().unwrap_or_else(app::system_clock),
     });
 
     let addr = cfg.listen_addr();

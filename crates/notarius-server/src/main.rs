@@ -98,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
         cfg,
         StartOptions {
             data_dir,
-            passphrase: None,
+            ..Default::default()
         },
     )
     .await

@@ -316,3 +316,30 @@ pub fn fresh_timestamp(
         snapshot: snapshot_bytes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notarius_tuf::testrepo::TestRepo;
+
+    #[test]
+    fn tampered_targets_are_refused() {
+        let now = chrono::Utc::now();
+        let repo = TestRepo::new("g", now);
+        let targets = repo.current[role::TARGETS].clone();
+        let mut v: serde_json::Value = serde_json::from_slice(&targets).unwrap();
+        v["signed"]["version"] = serde_json::Value::from(3);
+        let data = serde_json::to_vec(&v).unwrap();
+        let stored = Stored {
+            root: Some(repo.current[role::ROOT].clone()),
+            ..Default::default()
+        };
+        let up = vec![MetaUpdate {
+            role: "targets".into(),
+            version: 3,
+            data,
+        }];
+        let e = validate_update("g", &up, &stored, &[], now).unwrap_err();
+        assert!(matches!(e, Validation::BadTargets(_)), "{e:?}");
+    }
+}

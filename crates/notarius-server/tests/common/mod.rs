@@ -149,24 +149,24 @@ impl TestServer {
         cfg.storage.backend = db.backend_name().into();
         cfg.storage.db_url = db.url.clone();
         cfg.logging.level = "error".into();
-        Self::start_with(cfg, data, Some("test-server-passphrase"))
+        Self::start_with(
+            cfg,
+            data,
+            StartOptions {
+                passphrase: Some("test-server-passphrase".into()),
+                ..Default::default()
+            },
+        )
     }
 
-    pub fn start_with(cfg: Config, data: tempfile::TempDir, pass: Option<&str>) -> TestServer {
+    pub fn start_with(cfg: Config, data: tempfile::TempDir, mut opts: StartOptions) -> TestServer {
+        opts.data_dir = Some(data.path().to_owned());
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let running = rt
-            .block_on(notarius_server::start(
-                cfg,
-                StartOptions {
-                    data_dir: Some(data.path().to_owned()),
-                    passphrase: pass.map(str::to_owned),
-                },
-            ))
-            .unwrap();
+        let running = rt.block_on(notarius_server::start(cfg, opts)).unwrap();
         let url = running.url.clone();
         let ca = running.ca_cert.clone().unwrap();
         TestServer {
