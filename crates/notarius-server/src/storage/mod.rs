@@ -233,6 +233,15 @@ impl Store {
         Ok(())
     }
 
+    /// SQLite takes the write lock at the start of a writing transaction: a deferred one that
+    /// reads first cannot wait for another process's writer and fails with "database is locked".
+    fn begin_statement(&self) -> &'static str {
+        match self.dialect() {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            _ => "BEGIN",
+        }
+    }
+
     async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.pool {
             Pool::Sqlite(_) => Some(self.write_lock.lock().await),
@@ -328,7 +337,7 @@ impl Store {
              VALUES (?, ?, ?, ?, 'update')",
         );
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_statement()).await?;
             for u in updates {
                 let version = i32::try_from(u.version).map_err(|_| StorageError::OldVersion)?;
                 let found = sqlx::query(AssertSqlSafe(exists.as_str()))
@@ -364,7 +373,7 @@ impl Store {
              VALUES (?, ?, 0, '', 'deletion')",
         );
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_statement()).await?;
             let n = sqlx::query(AssertSqlSafe(del.as_str())).bind(gun).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
                 sqlx::query(AssertSqlSafe(feed.as_str())).bind(now()).bind(gun).execute(&mut *tx).await?;

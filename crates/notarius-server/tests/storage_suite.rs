@@ -1,0 +1,328 @@
+//! One storage suite, run against every backend: SQLite (embedded), PostgreSQL and MySQL.
+//! Each test gets a database of its own.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use common::{Backend, TestDb, available};
+use notarius_server::storage::{KeyRow, MetaUpdate, StorageError, Store};
+use notarius_tuf::testrepo::TestRepo;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn open(db: &TestDb) -> Store {
+    Store::connect(db.backend_name(), &db.url).await.unwrap()
+}
+
+fn up(role: &str, version: i64, data: &[u8]) -> MetaUpdate {
+    MetaUpdate {
+        role: role.into(),
+        version,
+        data: data.to_vec(),
+    }
+}
+
+/// The four files of a TestRepo at its current versions.
+fn repo_updates(repo: &TestRepo) -> Vec<MetaUpdate> {
+    ["root", "targets", "snapshot", "timestamp"]
+        .iter()
+        .map(|r| {
+            let data = &repo.current[*r];
+            let v: serde_json::Value = serde_json::from_slice(data).unwrap();
+            up(r, v["signed"]["version"].as_i64().unwrap(), data)
+        })
+        .collect()
+}
+
+async fn reads_and_writes(db: &TestDb) {
+    let s = open(db).await;
+    let repo = TestRepo::new("g/a", Utc::now());
+    s.update_many("g/a", &repo_updates(&repo)).await.unwrap();
+    for r in ["root", "targets", "snapshot", "timestamp"] {
+        assert_eq!(
+            s.current("g/a", r).await.unwrap().data,
+            repo.current[r],
+            "{r}"
+        );
+        assert_eq!(
+            s.latest("g/a", r).await.unwrap().data,
+            repo.current[r],
+            "{r}"
+        );
+        assert_eq!(
+            s.by_version("g/a", r, 1).await.unwrap().data,
+            repo.current[r]
+        );
+        let sum = hex::encode(notarius_tuf::metadata::sha256(&repo.current[r]));
+        let got = s.by_checksum("g/a", r, &sum).await.unwrap();
+        assert_eq!(got.data, repo.current[r]);
+        assert!(
+            got.modified
+                .is_some_and(|t| (Utc::now() - t).num_seconds().abs() < 60)
+        );
+        assert!(matches!(
+            s.by_checksum("g/a", r, &sum.to_uppercase()).await.map(|x| x.data),
+            Ok(d) if d == repo.current[r]
+        ));
+    }
+    assert!(matches!(
+        s.current("g/b", "root").await,
+        Err(StorageError::NotFound)
+    ));
+    assert!(matches!(
+        s.by_version("g/a", "root", 2).await,
+        Err(StorageError::NotFound)
+    ));
+    assert!(matches!(
+        s.by_version("g/a", "root", 1 << 40).await,
+        Err(StorageError::NotFound)
+    ));
+    s.health().await.unwrap();
+}
+
+async fn current_is_the_consistent_view(db: &TestDb) {
+    let s = open(db).await;
+    let mut repo = TestRepo::new("g", Utc::now());
+    s.update_many("g", &repo_updates(&repo)).await.unwrap();
+    let v1 = repo.current["targets"].clone();
+    // A newer targets row that no snapshot names yet is not served as current.
+    repo.republish_targets("targets");
+    let v2 = repo.current["targets"].clone();
+    s.update_many("g", &[up("targets", 2, &v2)]).await.unwrap();
+    assert_eq!(s.latest("g", "targets").await.unwrap().data, v2);
+    assert_eq!(s.current("g", "targets").await.unwrap().data, v1);
+    let all = repo_updates(&repo);
+    let rest: Vec<_> = all
+        .into_iter()
+        .filter(|u| u.role != "targets" && u.role != "root")
+        .collect();
+    s.update_many("g", &rest).await.unwrap();
+    assert_eq!(s.current("g", "targets").await.unwrap().data, v2);
+    // A role the snapshot does not list is absent.
+    assert!(matches!(
+        s.current("g", "targets/x").await,
+        Err(StorageError::NotFound)
+    ));
+}
+
+async fn updates_are_all_or_nothing(db: &TestDb) {
+    let s = open(db).await;
+    s.update_many("g", &[up("targets", 3, b"t3")])
+        .await
+        .unwrap();
+    // Root is new, but targets 3 exists: neither is stored.
+    let r = s
+        .update_many("g", &[up("root", 1, b"r1"), up("targets", 3, b"again")])
+        .await;
+    assert!(matches!(r, Err(StorageError::OldVersion)), "{r:?}");
+    assert!(matches!(
+        s.latest("g", "root").await,
+        Err(StorageError::NotFound)
+    ));
+    // Lower versions are refused too, and the same role twice in one update.
+    assert!(matches!(
+        s.update_many("g", &[up("targets", 2, b"t2")]).await,
+        Err(StorageError::OldVersion)
+    ));
+    assert!(matches!(
+        s.update_many("g", &[up("targets", 4, b"a"), up("targets", 4, b"b")])
+            .await,
+        Err(StorageError::OldVersion)
+    ));
+    assert!(matches!(
+        s.update_many("g", &[up("targets", 1i64 << 31, b"big")])
+            .await,
+        Err(StorageError::OldVersion)
+    ));
+    assert_eq!(s.latest("g", "targets").await.unwrap().data, b"t3");
+    s.update_many("g", &[up("targets", i32::MAX.into(), b"max")])
+        .await
+        .unwrap();
+    assert_eq!(s.latest("g", "targets").await.unwrap().data, b"max");
+}
+
+/// Two replicas (two pools on one database) race to store the same version: exactly one wins.
+async fn racing_replicas_store_one_version(db: &TestDb) {
+    let a = Arc::new(open(db).await);
+    let b = Arc::new(open(db).await);
+    for round in 1..=5i64 {
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tasks.push(tokio::spawn(async move {
+                let body = format!("writer {i}");
+                s.update_many(
+                    "race",
+                    &[
+                        up("targets", round, body.as_bytes()),
+                        up("timestamp", round, body.as_bytes()),
+                    ],
+                )
+                .await
+                .map(|()| body)
+            }));
+        }
+        let mut winners = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(body) => winners.push(body),
+                Err(StorageError::OldVersion) => {}
+                Err(e) => panic!("a loser must see OldVersion, not {e}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        // The winner's targets and timestamp went in together.
+        assert_eq!(
+            a.latest("race", "targets").await.unwrap().data,
+            winners[0].as_bytes()
+        );
+        assert_eq!(
+            b.latest("race", "timestamp").await.unwrap().data,
+            winners[0].as_bytes()
+        );
+    }
+    let feed = a.changes("", 100, Some("race")).await.unwrap();
+    assert_eq!(feed.len(), 5);
+}
+
+async fn delete_and_changefeed(db: &TestDb) {
+    let s = open(db).await;
+    for (gun, v) in [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("a", 3)] {
+        s.update_many(gun, &[up("timestamp", v, format!("{gun}{v}").as_bytes())])
+            .await
+            .unwrap();
+    }
+    let all = s.changes("", 100, None).await.unwrap();
+    assert_eq!(all.len(), 5);
+    assert!(
+        all.windows(2)
+            .all(|w| w[0].id.parse::<i64>().unwrap() < w[1].id.parse::<i64>().unwrap())
+    );
+    assert_eq!(
+        all[0].sha256,
+        hex::encode(notarius_tuf::metadata::sha256(b"a1"))
+    );
+    let a_only = s.changes("", 100, Some("a")).await.unwrap();
+    assert_eq!(
+        a_only.iter().map(|c| c.version).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    let page = s.changes(&all[1].id, 2, None).await.unwrap();
+    assert_eq!(page, all[2..4].to_vec());
+    let back = s.changes(&all[3].id, -2, None).await.unwrap();
+    assert_eq!(back, all[1..3].to_vec());
+    let newest = s.changes("-1", 2, None).await.unwrap();
+    assert_eq!(newest, all[3..5].to_vec());
+    assert!(matches!(
+        s.changes("x", 1, None).await,
+        Err(StorageError::BadQuery(_))
+    ));
+    assert!(matches!(
+        s.changes("99999999999", 1, None).await,
+        Err(StorageError::BadQuery(_))
+    ));
+
+    s.delete("a").await.unwrap();
+    s.delete("never-there").await.unwrap();
+    assert!(matches!(
+        s.latest("a", "timestamp").await,
+        Err(StorageError::NotFound)
+    ));
+    assert_eq!(s.latest("b", "timestamp").await.unwrap().data, b"b2");
+    let after = s.changes(&all[4].id, 100, None).await.unwrap();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(
+        (
+            after[0].gun.as_str(),
+            after[0].category.as_str(),
+            after[0].version
+        ),
+        ("a", "deletion", 0)
+    );
+    // A deleted GUN can start again from version 1.
+    s.update_many("a", &[up("timestamp", 1, b"again")])
+        .await
+        .unwrap();
+}
+
+async fn server_keys(db: &TestDb) {
+    let s = open(db).await;
+    let row = KeyRow {
+        key_id: "k1".into(),
+        gun: "g".into(),
+        role: "timestamp".into(),
+        algorithm: "ecdsa".into(),
+        keytype: "ecdsa".into(),
+        public_key: vec![1, 2, 3],
+        private_key: vec![0; 300],
+    };
+    s.insert_key(&row).await.unwrap();
+    assert!(s.insert_key(&row).await.is_err(), "key ids are unique");
+    assert_eq!(
+        s.key_by_id("k1").await.unwrap().unwrap().private_key,
+        vec![0; 300]
+    );
+    assert!(s.key_by_id("k2").await.unwrap().is_none());
+    assert_eq!(
+        s.pending_key("g", "timestamp", "ecdsa")
+            .await
+            .unwrap()
+            .unwrap()
+            .key_id,
+        "k1"
+    );
+    assert!(
+        s.pending_key("g", "snapshot", "ecdsa")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.pending_key("g", "timestamp", "ed25519")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    s.mark_key_used("k1").await.unwrap();
+    assert!(
+        s.pending_key("g", "timestamp", "ecdsa")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Opening an existing database again (a restart, or a second replica) changes nothing.
+async fn schema_setup_is_idempotent(db: &TestDb) {
+    let s = open(db).await;
+    s.update_many("g", &[up("root", 1, b"r")]).await.unwrap();
+    s.close().await;
+    let again = open(db).await;
+    assert_eq!(again.latest("g", "root").await.unwrap().data, b"r");
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { use super::*; $( #[test] fn $name() { let db = TestDb::new(Backend::Sqlite); rt().block_on(super::$name(&db)); } )* }
+        mod postgres { use super::*; $( #[test] fn $name() { if available(Backend::Postgres) { let db = TestDb::new(Backend::Postgres); rt().block_on(super::$name(&db)); } } )* }
+        mod mysql { use super::*; $( #[test] fn $name() { if available(Backend::MySql) { let db = TestDb::new(Backend::MySql); rt().block_on(super::$name(&db)); } } )* }
+    };
+}
+
+suite!(
+    reads_and_writes,
+    current_is_the_consistent_view,
+    updates_are_all_or_nothing,
+    racing_replicas_store_one_version,
+    delete_and_changefeed,
+    server_keys,
+    schema_setup_is_idempotent,
+);
