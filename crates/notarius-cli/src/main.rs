@@ -623,6 +623,10 @@ fn main() -> ExitCode {
                 "\n"
             };
             let _ = std::io::Write::write_fmt(&mut out, format_args!("{blank}* fatal: {e}\n"));
+            // Beyond notary: what to make of it, on the lines after notary's message.
+            if let Some(more) = commands::explanation(&*e) {
+                let _ = std::io::Write::write_fmt(&mut out, format_args!("{more}\n"));
+            }
             ExitCode::FAILURE
         }
     }

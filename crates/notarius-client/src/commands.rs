@@ -40,6 +40,22 @@ pub mod anyhow_like {
     pub type Result<T> = std::result::Result<T, Error>;
 }
 
+/// The lines a failure adds after `* fatal: <message>`: those of the first TUF error in the
+/// chain that has any (for now, which keys signed when a threshold was not met).
+pub fn explanation(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(text) = err
+            .downcast_ref::<notarius_tuf::Error>()
+            .and_then(notarius_tuf::Error::explanation)
+        {
+            return Some(text);
+        }
+        cur = err.source();
+    }
+    None
+}
+
 fn msg(s: impl Into<String>) -> anyhow_like::Error {
     s.into().into()
 }

@@ -14,8 +14,13 @@ pub enum Error {
     InvalidMetadata { role: String, msg: String },
     #[error("tuf: data has no signatures")]
     NoSignatures,
+    /// Too few valid signatures. The message is Notary's (scripts match it); `detail` says who
+    /// signed and who should have, for [`Error::explanation`].
     #[error("{}", threshold_msg(.role))]
-    RoleThreshold { role: Option<String> },
+    RoleThreshold {
+        role: Option<String>,
+        detail: Option<Box<ThresholdDetail>>,
+    },
     #[error("key ID is not valid for key content")]
     InvalidKeyId,
     #[error("{role} expired at {expired}")]
@@ -71,6 +76,80 @@ pub enum Error {
     RepositoryNotExist { remote: String, gun: String },
     #[error("repository has not been initialized")]
     RepoNotInitialized,
+}
+
+/// Which keys signed a role's metadata and which the role needed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThresholdDetail {
+    pub threshold: i64,
+    /// Canonical IDs of the keys the trusted metadata lists for the role.
+    pub role_keys: Vec<String>,
+    /// Listed keys with a valid signature (canonical IDs).
+    pub valid: Vec<String>,
+    /// Listed keys whose signature did not verify (canonical IDs).
+    pub invalid: Vec<String>,
+    /// Key IDs of signatures from keys the role does not list.
+    pub unknown: Vec<String>,
+}
+
+fn list_or_none(ids: &[String]) -> String {
+    if ids.is_empty() {
+        "none".to_owned()
+    } else {
+        ids.join(", ")
+    }
+}
+
+impl Error {
+    /// More lines for a human after the one-line message, where the error has them: for a
+    /// threshold failure, which keys signed, which were needed and what to do next.
+    pub fn explanation(&self) -> Option<String> {
+        let Error::RoleThreshold {
+            role: Some(role),
+            detail: Some(d),
+        } = self
+        else {
+            return None;
+        };
+        let mut lines = vec![
+            format!(
+                "  needed: {} valid signature{} from the {role} key{} the trusted metadata lists: {}",
+                d.threshold,
+                if d.threshold == 1 { "" } else { "s" },
+                if d.role_keys.len() == 1 { "" } else { "s" },
+                list_or_none(&d.role_keys)
+            ),
+            format!("  valid signatures from: {}", list_or_none(&d.valid)),
+        ];
+        if !d.invalid.is_empty() {
+            lines.push(format!(
+                "  signatures that did not verify, from listed keys: {}",
+                d.invalid.join(", ")
+            ));
+        }
+        if !d.unknown.is_empty() {
+            lines.push(format!(
+                "  signatures from keys {role} does not list: {}",
+                d.unknown.join(", ")
+            ));
+        }
+        let next = if role == crate::role::ROOT {
+            "  next: the new root must also be signed by the root keys trusted until now. If the \
+             root key was rotated on purpose, the repository owner must sign the new root with the \
+             old key too; otherwise do not trust this data."
+                .to_owned()
+        } else {
+            format!(
+                "  next: this {role} metadata was not signed by the keys the trusted root lists for \
+                 it. If the {role} key was rotated, the rotation must be published in root.json \
+                 (`notarius key rotate`); otherwise do not trust this data, and ask the repository \
+                 owner to publish it again. A damaged local cache can be dropped with `notarius \
+                 delete <GUN>` (keys are kept)."
+            )
+        };
+        lines.push(next);
+        Some(lines.join("\n"))
+    }
 }
 
 fn threshold_msg(role: &Option<String>) -> String {
@@ -134,10 +213,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn threshold_explanations_say_who_signed() {
+        let e = Error::RoleThreshold {
+            role: Some("targets".into()),
+            detail: Some(Box::new(ThresholdDetail {
+                threshold: 2,
+                role_keys: vec!["aa".into(), "bb".into()],
+                valid: vec!["aa".into()],
+                invalid: vec!["bb".into()],
+                unknown: vec!["cc".into()],
+            })),
+        };
+        assert_eq!(
+            e.to_string(),
+            "valid signatures did not meet threshold for targets"
+        );
+        let x = e.explanation().unwrap();
+        let lines: Vec<&str> = x.lines().collect();
+        assert_eq!(
+            lines[..4],
+            [
+                "  needed: 2 valid signatures from the targets keys the trusted metadata lists: aa, bb",
+                "  valid signatures from: aa",
+                "  signatures that did not verify, from listed keys: bb",
+                "  signatures from keys targets does not list: cc",
+            ]
+        );
+        assert!(lines[4].starts_with("  next: this targets metadata was not signed"));
+        assert_eq!(lines.len(), 5);
+        let root = Error::RoleThreshold {
+            role: Some("root".into()),
+            detail: Some(Box::default()),
+        };
+        assert!(root.explanation().unwrap().contains("old key too"));
+        assert!(Error::NoSignatures.explanation().is_none());
+    }
+
+    #[test]
     fn messages_match_notary() {
         assert_eq!(
             Error::RoleThreshold {
-                role: Some("targets".into())
+                role: Some("targets".into()),
+                detail: None,
             }
             .to_string(),
             "valid signatures did not meet threshold for targets"

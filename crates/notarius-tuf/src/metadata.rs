@@ -718,14 +718,21 @@ pub fn verify_signatures(env: &Envelope, role: &BaseRole) -> Result<()> {
         return Err(Error::NoSignatures);
     }
     if role.threshold < 1 {
-        return Err(Error::RoleThreshold { role: None });
+        return Err(Error::RoleThreshold {
+            role: None,
+            detail: None,
+        });
     }
     let msg = env.canonical_signed()?;
     let mut valid_ids: BTreeSet<&str> = BTreeSet::new();
     let mut valid_keys: BTreeSet<String> = BTreeSet::new();
     let mut attempts: BTreeMap<&str, u32> = BTreeMap::new();
+    // For the error only: who signed, validly or not.
+    let mut invalid: BTreeSet<String> = BTreeSet::new();
+    let mut unknown: BTreeSet<String> = BTreeSet::new();
     for sig in &env.signatures {
         let Some(key) = role.keys.get(&sig.keyid) else {
+            unknown.insert(sig.keyid.clone());
             continue;
         };
         if key.id() != sig.keyid {
@@ -743,11 +750,33 @@ pub fn verify_signatures(env: &Envelope, role: &BaseRole) -> Result<()> {
         if key.verify(&sig.method, &sig.sig, &msg).is_ok() {
             valid_ids.insert(sig.keyid.as_str());
             valid_keys.insert(key.fingerprint());
+        } else {
+            invalid.insert(key.canonical_id().to_owned());
         }
     }
     if (valid_keys.len() as i64) < role.threshold {
+        let canonical = |ids: &mut dyn Iterator<Item = &str>| -> Vec<String> {
+            let set: BTreeSet<String> = ids
+                .map(|id| {
+                    role.keys
+                        .get(id)
+                        .map_or(id, |k| k.canonical_id())
+                        .to_owned()
+                })
+                .collect();
+            set.into_iter().collect()
+        };
+        let valid = canonical(&mut valid_ids.iter().copied());
+        let detail = crate::error::ThresholdDetail {
+            threshold: role.threshold,
+            role_keys: canonical(&mut role.keys.keys().map(String::as_str)),
+            invalid: invalid.into_iter().filter(|i| !valid.contains(i)).collect(),
+            valid,
+            unknown: unknown.into_iter().collect(),
+        };
         return Err(Error::RoleThreshold {
             role: Some(role.name.clone()),
+            detail: Some(Box::new(detail)),
         });
     }
     Ok(())
