@@ -53,6 +53,17 @@ pub struct Peer {
 
 impl Peer {
     pub fn start(scripts: &Path) -> Peer {
+        Peer::start_env(
+            scripts,
+            &[
+                ("NOTARY_PEER_STORAGE", "memory"),
+                ("NOTARY_PEER_TRUST", "local"),
+            ],
+        )
+    }
+
+    /// As [`start`](Self::start) with other `start.sh` settings (storage, signer, ports).
+    pub fn start_env(scripts: &Path, env: &[(&str, &str)]) -> Peer {
         // start.sh takes the first free port from 4443, which races with tests running in
         // parallel; an ephemeral port chosen here (and a retry) avoids that.
         let mut last = String::new();
@@ -66,8 +77,7 @@ impl Peer {
             let out = Command::new("bash")
                 .arg(scripts.join("start.sh"))
                 .arg(dir.path())
-                .env("NOTARY_PEER_STORAGE", "memory")
-                .env("NOTARY_PEER_TRUST", "local")
+                .envs(env.iter().copied())
                 .env("NOTARY_PEER_SERVER_PORT", port.to_string())
                 .output()
                 .unwrap();
@@ -90,6 +100,15 @@ impl Peer {
             return peer;
         }
         panic!("start.sh failed three times: {last}");
+    }
+
+    /// A value `start.sh` wrote to `peer.env`.
+    pub fn env(&self, key: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.dir.path().join("peer.env")).ok()?;
+        text.lines().find_map(|l| {
+            l.strip_prefix(&format!("{key}="))
+                .map(|v| v.trim().to_owned())
+        })
     }
 
     pub fn ca(&self) -> PathBuf {
