@@ -13,6 +13,7 @@ use notarius_tuf::metadata::{Root, Signed};
 use notarius_tuf::role;
 use serde_json::json;
 
+use crate::auth::Access;
 use crate::errors::{ApiError, Code, Validation};
 use crate::metrics::Metrics;
 use crate::route::{Method, Route, match_route};
@@ -48,6 +49,8 @@ pub struct App {
     pub metrics: Metrics,
     /// The time used for every expiry decision (a test may move it).
     pub clock: Clock,
+    /// Token auth, when configured; `None` lets every request through, as Notary does.
+    pub auth: Option<crate::auth::TokenAuth>,
 }
 
 /// Where "now" comes from.
@@ -145,6 +148,31 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
     resp
 }
 
+/// What a route needs from a token (Notary's `server.go` access records).
+fn required_access(route: &Route, method: Method) -> Vec<Access> {
+    match route {
+        Route::Health | Route::Metrics => Vec::new(),
+        Route::Base | Route::Changefeed | Route::Other => Access::catalog(),
+        Route::Repo { gun } if method == Method::Post => Access::repository(gun, &["push", "pull"]),
+        Route::Repo { gun } => Access::repository(gun, &["*"]),
+        Route::Key { gun, .. } if method == Method::Post => Access::repository(gun, &["*"]),
+        Route::Key { gun, .. } => Access::repository(gun, &["push", "pull"]),
+        Route::ByChecksum { gun, .. }
+        | Route::ByVersion { gun, .. }
+        | Route::Current { gun, .. }
+        | Route::GunChangefeed { gun } => Access::repository(gun, &["pull"]),
+    }
+}
+
+fn unauthorized(challenge: crate::auth::Challenge, required: &[Access]) -> Response {
+    tracing::info!(reason = challenge.reason, "401 unauthorized");
+    let mut r = ApiError::with_detail(Code::Unauthorized, Access::detail(required)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&challenge.header) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
 async fn handle(
     app: &App,
     route: Route,
@@ -153,6 +181,18 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     if let Some(gun) = route.gun() {
         check_gun(app, gun, method)?;
+    }
+    if let Some(auth) = &app.auth {
+        let required = required_access(&route, method);
+        if !required.is_empty() {
+            let header = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            if let Err(c) = auth.authorize(header, &required, (app.clock)()) {
+                return Ok(unauthorized(c, &required));
+            }
+        }
     }
     match route {
         Route::Base => Ok(text("{}")),

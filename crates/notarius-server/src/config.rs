@@ -88,6 +88,9 @@ pub struct Config {
     pub logging: LoggingSection,
     pub caching: CachingSection,
     pub repositories: RepositoriesSection,
+    /// The directory relative paths are taken from (the config file's).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 /// Keys an environment variable may override, as viper binds them.
@@ -155,6 +158,7 @@ impl Config {
         }
         let mut c: Config =
             serde_json::from_value(v).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        c.base_dir = base_dir.to_owned();
         let rel = |p: &mut String| {
             if !p.is_empty() && Path::new(p.as_str()).is_relative() {
                 *p = base_dir.join(&*p).display().to_string();
@@ -204,6 +208,7 @@ impl Config {
             logging: LoggingSection {
                 level: "info".into(),
             },
+            base_dir: data_dir.to_owned(),
             ..Default::default()
         }
     }

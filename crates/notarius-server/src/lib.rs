@@ -6,6 +6,7 @@
 //! service), [`app`] (thin HTTP handlers), and [`start`] which wires them from a [`Config`].
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod errors;
 pub mod metrics;
@@ -39,6 +40,8 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthConfigError),
     #[error("storage: {0}")]
     Storage(#[from] storage::StorageError),
     #[error("could not listen on {addr}: {msg}")]
@@ -130,13 +133,24 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
                 .into(),
         ));
     }
-    if cfg.auth.kind == "token" {
-        return Err(StartError::Unsupported(
-            "auth.type \"token\" is not supported by this build yet; refusing to start without \
-             the access control the config asks for"
-                .into(),
-        ));
-    }
+    let auth = match cfg.auth.kind.as_str() {
+        "token" => Some(auth::TokenAuth::from_options(
+            &cfg.auth.options,
+            &cfg.base_dir,
+        )?),
+        "" => {
+            tracing::warn!(
+                "no auth configured: anyone who can reach this server can publish and delete \
+                 (set auth.type \"token\" for registry token auth)"
+            );
+            None
+        }
+        other => {
+            return Err(StartError::Unsupported(format!(
+                "auth.type {other:?} is not supported; use \"token\" or leave it unset"
+            )));
+        }
+    };
     let mut ca_cert = None;
     if cfg.server.tls_cert_file.is_empty()
         && let Some(dir) = &opts.data_dir
@@ -176,6 +190,7 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
         max_body: opts.max_update_bytes.unwrap_or(MAX_UPDATE_BYTES),
         metrics: Default::default(),
         clock: opts.clock.clone().unwrap_or_else(app::system_clock),
+        auth,
     });
 
     let addr = cfg.listen_addr();
