@@ -37,6 +37,9 @@ impl Default for Caching {
     }
 }
 
+/// The most changefeed records one request returns.
+pub const MAX_PAGE: i64 = 1000;
+
 /// Everything a request needs.
 pub struct App {
     pub store: Arc<Store>,
@@ -51,6 +54,17 @@ pub struct App {
     pub clock: Clock,
     /// Token auth, when configured; `None` lets every request through, as Notary does.
     pub auth: Option<crate::auth::TokenAuth>,
+    /// One re-signing at a time per GUN.
+    pub resign: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl App {
+    fn resign_lock(&self, gun: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut m = self.resign.lock().expect("not poisoned");
+        // Forget GUNs nobody is waiting on, so the map stays as small as the busy set.
+        m.retain(|_, l| Arc::strong_count(l) > 1);
+        m.entry(gun.to_owned()).or_default().clone()
+    }
 }
 
 /// Where "now" comes from.
@@ -207,7 +221,7 @@ async fn handle(
         Route::Repo { gun } => {
             app.store.delete(&gun).await.map_err(|e| {
                 tracing::error!(gun, error = %e, "500 DELETE repository");
-                ApiError::with_detail(Code::Unknown, e.to_string())
+                ApiError::new(Code::Unknown)
             })?;
             tracing::info!(gun, "trust data deleted");
             Ok(text(""))
@@ -252,7 +266,11 @@ async fn handle(
             }
             .map_err(|e| {
                 tracing::error!(gun, role, error = %e, "500 key request");
-                ApiError::with_detail(Code::Unknown, e.to_string())
+                match e {
+                    // Database text (which may name hosts and users) stays in the log.
+                    SignerError::Storage(_) => ApiError::new(Code::Unknown),
+                    other => ApiError::with_detail(Code::Unknown, other.to_string()),
+                }
             })?;
             Ok(text(key_json(&key)))
         }
@@ -289,8 +307,9 @@ fn read_error(e: StorageError) -> ApiError {
     match e {
         StorageError::NotFound => ApiError::new(Code::MetadataNotFound),
         other => {
+            // Database text (which may name hosts and users) stays in the log.
             tracing::error!(error = %other, "read failed");
-            ApiError::with_detail(Code::Unknown, other.to_string())
+            ApiError::new(Code::Unknown)
         }
     }
 }
@@ -543,8 +562,10 @@ async fn server_signed(
     gun: &str,
     role_name: &str,
 ) -> Result<(Vec<u8>, Option<DateTime<Utc>>), ApiError> {
-    // Two tries: a concurrent reader may store the same re-signed version first.
-    for _ in 0..2 {
+    // Readers of an expired timestamp queue per GUN, so one of them signs and the rest find
+    // the new file when their turn comes (one signing request, however many readers).
+    let mut turn: Option<tokio::sync::OwnedMutexGuard<()>> = None;
+    for _ in 0..3 {
         let ts = app
             .store
             .latest(gun, role::TIMESTAMP)
@@ -563,6 +584,10 @@ async fn server_signed(
             } else {
                 (snap.data, snap.modified)
             });
+        }
+        if turn.is_none() {
+            turn = Some(app.resign_lock(gun).lock_owned().await);
+            continue;
         }
         let root = app
             .store
@@ -678,13 +703,18 @@ async fn changefeed(
     if n == 0 {
         n = 100;
     }
+    // Notary has no upper bound; a page of a billion rows is a denial of service.
+    n = n.clamp(-MAX_PAGE, MAX_PAGE);
     let changes = app
         .store
         .changes(&change_id, n, gun)
         .await
         .map_err(|e| match e {
             StorageError::BadQuery(m) => ApiError::with_detail(Code::InvalidParameters, m),
-            other => ApiError::with_detail(Code::Unknown, other.to_string()),
+            other => {
+                tracing::error!(error = %other, "changefeed read failed");
+                ApiError::new(Code::Unknown)
+            }
         })?;
     let body = json!({
         "count": changes.len(),

@@ -191,6 +191,7 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
         metrics: Default::default(),
         clock: opts.clock.clone().unwrap_or_else(app::system_clock),
         auth,
+        resign: Default::default(),
     });
 
     let addr = cfg.listen_addr();

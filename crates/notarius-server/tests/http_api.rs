@@ -543,7 +543,19 @@ fn an_expired_timestamp_and_snapshot_are_re_signed_on_read() {
 
     // 20 days on: the timestamp (14 days) has expired, the snapshot (3 years) has not.
     skew.store(20 * 86_400, Ordering::SeqCst);
+    // Many readers at once: one re-signing, and all of them get its result.
+    let seen: Vec<Vec<u8>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..16)
+            .map(|_| s.spawn(|| get(srv, &tuf(GUN, "timestamp.json")).body))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        seen.windows(2).all(|w| w[0] == w[1]),
+        "every reader sees the same timestamp"
+    );
     let ts1 = get(srv, &tuf(GUN, "timestamp.json"));
+    assert_eq!(ts1.body, seen[0]);
     assert_eq!(version(&ts1), version(&ts0) + 1);
     assert_eq!(
         get(srv, &tuf(GUN, "timestamp.json")).body,
