@@ -1,6 +1,7 @@
 //! What the `notarius` commands do, with `notary`'s messages, kept out of the binary so that it
 //! only parses arguments.
 
+use notarius_tuf::store::StoreError;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -50,6 +51,21 @@ pub fn explanation(e: &(dyn std::error::Error + 'static)) -> Option<String> {
             .and_then(notarius_tuf::Error::explanation)
         {
             return Some(text);
+        }
+        let store = err.downcast_ref::<StoreError>().or_else(|| {
+            match err.downcast_ref::<notarius_tuf::Error>() {
+                Some(notarius_tuf::Error::Store(s)) => Some(s),
+                _ => None,
+            }
+        });
+        if let Some(StoreError::InvalidOperation(m)) = store
+            && m.contains("A newer version of metadata is already available")
+        {
+            return Some(
+                "next: another publish reached the trust server first. Nothing was lost: your \
+                 changes are still staged; run the same publish again to apply them on top of it."
+                    .to_owned(),
+            );
         }
         cur = err.source();
     }
