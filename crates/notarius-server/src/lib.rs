@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod errors;
 pub mod metrics;
+pub mod remote_signer;
 pub mod route;
 pub mod signer;
 pub mod storage;
@@ -126,13 +127,16 @@ fn passphrase(cfg: &Config, opts: &StartOptions) -> Result<Zeroizing<String>, St
 
 /// Opens storage, the signing service and the listener, and serves until shut down.
 pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, StartError> {
-    if cfg.trust_service.kind == "remote" {
-        return Err(StartError::Unsupported(
-            "trust_service.type \"remote\" (notary-signer over gRPC) is not supported by this \
-             build yet; use \"local\" for the built-in signing service"
-                .into(),
-        ));
-    }
+    // A remote signer (notary-signer or notarius-signer over mutual TLS) replaces the built-in
+    // one; it needs no passphrase here.
+    let remote: Option<Arc<dyn signer::TrustService>> = if cfg.trust_service.kind == "remote" {
+        let r =
+            remote_signer::RemoteSigner::new(&cfg.trust_service, tokio::runtime::Handle::current())
+                .map_err(StartError::Unsupported)?;
+        Some(Arc::new(r))
+    } else {
+        None
+    };
     let auth = match cfg.auth.kind.as_str() {
         "token" => Some(auth::TokenAuth::from_options(
             &cfg.auth.options,
@@ -172,9 +176,13 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
         })?;
     }
     let store = Arc::new(storage::Store::connect(&cfg.storage.backend, &cfg.storage.db_url).await?);
-    let pass = passphrase(&cfg, &opts)?;
-    let trust: Arc<dyn signer::TrustService> =
-        Arc::new(signer::LocalSigner::new(store.clone(), pass));
+    let trust: Arc<dyn signer::TrustService> = match remote {
+        Some(r) => r,
+        None => Arc::new(signer::LocalSigner::new(
+            store.clone(),
+            passphrase(&cfg, &opts)?,
+        )),
+    };
 
     let defaults = app::Caching::default();
     let to_secs = |v: Option<i64>, d: u64| v.map(|n| n as u64).unwrap_or(d);
