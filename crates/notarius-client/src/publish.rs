@@ -334,6 +334,15 @@ fn sign_dirty_and_upload(
 ) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
     let local = now.fixed_offset();
     let mut files = Vec::new();
+    // Notary's `signRootIfNecessary`: a root within six months of expiry is re-signed with
+    // every publish, so a repository in use never lets its root lapse.
+    if repo
+        .root
+        .as_ref()
+        .is_some_and(|r| notarius_tuf::update::near_expiry(&r.signed.expires, now))
+    {
+        repo.dirty.insert(role::ROOT.to_owned());
+    }
     if repo.dirty.contains(role::ROOT) {
         let mut roles = vec![repo.get_base_role(role::ROOT)?];
         roles.extend(repo.original_root_role.clone());

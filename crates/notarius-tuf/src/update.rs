@@ -79,11 +79,44 @@ pub fn load_tuf_repo(
         Err(e) => return Err(e),
     }
     let (repo, invalid) = client.new_builder.finish()?;
+    let mut warnings = client.warnings;
+    warnings.extend(near_expiry_warnings(&repo, opts.now));
     Ok(Updated {
         repo,
         invalid,
-        warnings: client.warnings,
+        warnings,
     })
+}
+
+/// Notary's `nearExpiry`: expires within six months of `now`.
+pub fn near_expiry(expires: &chrono::DateTime<chrono::FixedOffset>, now: Instant) -> bool {
+    let plus6mo = now
+        .checked_add_months(chrono::Months::new(6))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    *expires < plus6mo
+}
+
+/// Notary's `warnRolesNearExpiry`, after every update (timestamp is the server's business).
+pub fn near_expiry_warnings(repo: &Repo, now: Instant) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(r) = &repo.root
+        && near_expiry(&r.signed.expires, now)
+    {
+        out.push("root is nearing expiry, you should re-sign the role metadata".to_owned());
+    }
+    for (name, t) in &repo.targets {
+        if near_expiry(&t.signed.expires, now) {
+            out.push(format!(
+                "{name} metadata is nearing expiry, you should re-sign the role metadata"
+            ));
+        }
+    }
+    if let Some(s) = &repo.snapshot
+        && near_expiry(&s.signed.expires, now)
+    {
+        out.push("snapshot is nearing expiry, you should re-sign the role metadata".to_owned());
+    }
+    out
 }
 
 /// Go matches `\.?root\.?` against the resource name.

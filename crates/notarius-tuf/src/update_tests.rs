@@ -372,3 +372,28 @@ fn cv53_another_guns_repository_is_refused() {
     let e = load_tuf_repo(&opts(other.now), &mut remote, &mut MemoryStore::default()).unwrap_err();
     assert!(matches!(e, Error::ValidationFail(_)), "{e}");
 }
+
+#[test]
+fn roles_within_six_months_of_expiry_are_warned_about() {
+    let mut r = repo_with_target();
+    let u = update(&r, &mut MemoryStore::default()).unwrap();
+    assert!(u.warnings.is_empty(), "{:?}", u.warnings);
+
+    // Root in five months, targets in seven: only root is near.
+    r.root.expires = (r.now + Duration::days(150)).fixed_offset();
+    r.root.version += 1;
+    r.publish_root();
+    r.targets.get_mut(role::TARGETS).unwrap().expires =
+        (r.now + Duration::days(210)).fixed_offset();
+    r.republish_targets(role::TARGETS);
+    let u = update(&r, &mut MemoryStore::default()).unwrap();
+    assert_eq!(
+        u.warnings,
+        ["root is nearing expiry, you should re-sign the role metadata"]
+    );
+    assert!(crate::update::near_expiry(&r.root.expires, r.now));
+    assert!(!crate::update::near_expiry(
+        &(r.now + Duration::days(190)).fixed_offset(),
+        r.now
+    ));
+}
