@@ -571,14 +571,24 @@ async fn server_signed(
             .latest(gun, role::TIMESTAMP)
             .await
             .map_err(read_error)?;
-        let snap_sum = snapshot_sum(&ts.data)?;
+        let ts_info = app
+            .store
+            .summary(role::TIMESTAMP, &ts.data)
+            .map_err(read_error)?;
+        let snap_sum = ts_info
+            .meta
+            .get(role::SNAPSHOT)
+            .cloned()
+            .ok_or_else(|| ApiError::new(Code::MetadataNotFound))?;
         let snap = app
             .store
             .by_checksum(gun, role::SNAPSHOT, &snap_sum)
             .await
             .map_err(read_error)?;
         let now = (app.clock)();
-        if still_fresh(&ts.data, &snap.data, now) {
+        let snap_info = app.store.summary(role::SNAPSHOT, &snap.data);
+        let fresh = snap_info.is_ok_and(|si| si.expires >= now) && ts_info.expires >= now;
+        if fresh {
             return Ok(if role_name == role::TIMESTAMP {
                 (ts.data, ts.modified)
             } else {
@@ -625,28 +635,6 @@ async fn server_signed(
         }
     }
     Err(ApiError::new(Code::Unknown))
-}
-
-fn snapshot_sum(ts: &[u8]) -> Result<String, ApiError> {
-    let (t, _) = Signed::<notarius_tuf::metadata::Timestamp>::from_bytes(role::TIMESTAMP, ts)
-        .map_err(|e| ApiError::with_detail(Code::Unknown, e.to_string()))?;
-    t.signed
-        .meta
-        .get(role::SNAPSHOT)
-        .and_then(|m| m.sha256())
-        .map(hex::encode)
-        .ok_or_else(|| ApiError::new(Code::MetadataNotFound))
-}
-
-fn still_fresh(ts: &[u8], snap: &[u8], now: DateTime<Utc>) -> bool {
-    use notarius_tuf::metadata::{Snapshot, Timestamp};
-    let Ok((t, _)) = Signed::<Timestamp>::from_bytes(role::TIMESTAMP, ts) else {
-        return false;
-    };
-    let Ok((s, _)) = Signed::<Snapshot>::from_bytes(role::SNAPSHOT, snap) else {
-        return false;
-    };
-    t.signed.expires >= now && s.signed.expires >= now
 }
 
 async fn get_or_create_key(

@@ -6,6 +6,7 @@
 //! insert `(gun, role, version)`; the unique key lets exactly one win and the other gets
 //! [`StorageError::OldVersion`], which becomes Notary's `VERSION` error.
 
+pub mod cache;
 mod schema;
 
 use std::str::FromStr;
@@ -115,6 +116,7 @@ macro_rules! on_pool {
 
 pub struct Store {
     pool: Pool,
+    cache: cache::Cache,
     /// SQLite has one writer at a time; queueing writers here instead of in SQLite's busy
     /// handler keeps a read-then-insert transaction from failing with SQLITE_BUSY.
     write_lock: tokio::sync::Mutex<()>,
@@ -193,6 +195,7 @@ impl Store {
         };
         let store = Store {
             pool,
+            cache: Default::default(),
             write_lock: tokio::sync::Mutex::new(()),
         };
         store.migrate().await?;
@@ -268,11 +271,17 @@ impl Store {
     }
 
     pub async fn by_checksum(&self, gun: &str, role: &str, checksum: &str) -> Result<Stored> {
+        let checksum = checksum.to_ascii_lowercase();
+        if let Some(f) = self.cache.file(gun, role, &checksum) {
+            return Ok(Stored {
+                data: f.data.as_ref().clone(),
+                modified: f.modified,
+            });
+        }
         let q = self.sql(
             "SELECT created_at, data FROM tuf_files WHERE gun = ? AND role = ? AND sha256 = ? \
              AND deleted_at IS NULL ORDER BY version DESC LIMIT 1",
         );
-        let checksum = checksum.to_ascii_lowercase();
         let row = on_pool!(self, p => {
             sqlx::query(AssertSqlSafe(q.as_str())).bind(gun).bind(role).bind(&checksum).fetch_optional(p).await?
                 .map(|r| -> Result<Stored> {
@@ -282,7 +291,20 @@ impl Store {
                     })
                 })
         });
-        row.ok_or(StorageError::NotFound)?
+        let stored = row.ok_or(StorageError::NotFound)??;
+        // Only bytes that really have this checksum are remembered under it.
+        if sha256_hex(&stored.data) == checksum {
+            self.cache.put_file(
+                gun,
+                role,
+                &checksum,
+                cache::File {
+                    data: std::sync::Arc::new(stored.data.clone()),
+                    modified: stored.modified,
+                },
+            );
+        }
+        Ok(stored)
     }
 
     pub async fn by_version(&self, gun: &str, role: &str, version: i64) -> Result<Stored> {
@@ -313,13 +335,60 @@ impl Store {
         if role_name == role::TIMESTAMP {
             return Ok(ts);
         }
-        let snap_sum = timestamp_snapshot_sha256(&ts.data)?;
+        let snap_sum = self
+            .summary(role::TIMESTAMP, &ts.data)?
+            .meta
+            .get(role::SNAPSHOT)
+            .cloned()
+            .ok_or_else(|| {
+                StorageError::Corrupt("could not retrieve latest snapshot sha256".into())
+            })?;
         let snap = self.by_checksum(gun, role::SNAPSHOT, &snap_sum).await?;
         if role_name == role::SNAPSHOT {
             return Ok(snap);
         }
-        let sum = snapshot_role_sha256(&snap.data, role_name)?;
+        // A role the snapshot does not list is simply not there (Notary answers 500 here).
+        let sum = self
+            .summary(role::SNAPSHOT, &snap.data)?
+            .meta
+            .get(role_name)
+            .cloned()
+            .ok_or(StorageError::NotFound)?;
         self.by_checksum(gun, role_name, &sum).await
+    }
+
+    /// The expiry and listed checksums of a timestamp or snapshot, parsed once per content.
+    pub fn summary(&self, role_name: &str, data: &[u8]) -> Result<std::sync::Arc<cache::Parsed>> {
+        let sha = sha256_hex(data);
+        if let Some(p) = self.cache.parsed(&sha) {
+            return Ok(p);
+        }
+        let corrupt = |e: notarius_tuf::Error| {
+            StorageError::Corrupt(format!("could not parse current {role_name}: {e}"))
+        };
+        let (expires, meta) = match role_name {
+            role::TIMESTAMP => {
+                let (s, _) =
+                    notarius_tuf::metadata::Signed::<Timestamp>::from_bytes(role_name, data)
+                        .map_err(corrupt)?;
+                (s.signed.expires, s.signed.meta)
+            }
+            _ => {
+                let (s, _) =
+                    notarius_tuf::metadata::Signed::<Snapshot>::from_bytes(role_name, data)
+                        .map_err(corrupt)?;
+                (s.signed.expires, s.signed.meta)
+            }
+        };
+        let parsed = std::sync::Arc::new(cache::Parsed {
+            expires,
+            meta: meta
+                .into_iter()
+                .filter_map(|(k, m)| m.sha256().map(|h| (k, hex::encode(h))))
+                .collect(),
+        });
+        self.cache.put_parsed(&sha, parsed.clone());
+        Ok(parsed)
     }
 
     /// Stores every update or none (Notary's `UpdateMany`), and a changefeed row for a new
@@ -380,6 +449,7 @@ impl Store {
             }
             tx.commit().await?;
         });
+        self.cache.forget_gun(gun);
         Ok(())
     }
 
@@ -606,29 +676,6 @@ pub fn mysql_url(dsn: &str) -> String {
         Some(u) => format!("mysql://{u}@{host}/{db}"),
         None => format!("mysql://{host}/{db}"),
     }
-}
-
-fn timestamp_snapshot_sha256(ts: &[u8]) -> Result<String> {
-    let (signed, _) = notarius_tuf::metadata::Signed::<Timestamp>::from_bytes(role::TIMESTAMP, ts)
-        .map_err(|e| StorageError::Corrupt(format!("could not parse current timestamp: {e}")))?;
-    let meta = signed.signed.meta.get(role::SNAPSHOT).ok_or_else(|| {
-        StorageError::Corrupt("could not retrieve latest snapshot checksum".into())
-    })?;
-    meta.sha256()
-        .map(hex::encode)
-        .ok_or_else(|| StorageError::Corrupt("could not retrieve latest snapshot sha256".into()))
-}
-
-fn snapshot_role_sha256(snap: &[u8], role_name: &str) -> Result<String> {
-    let (signed, _) = notarius_tuf::metadata::Signed::<Snapshot>::from_bytes(role::SNAPSHOT, snap)
-        .map_err(|e| StorageError::Corrupt(format!("could not parse current snapshot: {e}")))?;
-    // A role the snapshot does not list is simply not there (Notary answers 500 here).
-    let meta = signed
-        .signed
-        .meta
-        .get(role_name)
-        .ok_or(StorageError::NotFound)?;
-    meta.sha256().map(hex::encode).ok_or(StorageError::NotFound)
 }
 
 #[cfg(test)]
