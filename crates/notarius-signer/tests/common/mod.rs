@@ -321,6 +321,11 @@ pub struct Clients {
 /// The channel's background task runs on `rt`, which must outlive the clients.
 pub fn clients(pki: &Pki, addr: SocketAddr, who: &str, rt: &tokio::runtime::Runtime) -> Clients {
     let _guard = rt.enter();
+    clients_here(pki, addr, who)
+}
+
+/// As [`clients`], from inside a runtime.
+pub fn clients_here(pki: &Pki, addr: SocketAddr, who: &str) -> Clients {
     let ch = client::channel(&client::SignerAddress {
         hostname: "localhost",
         port: &addr.port().to_string(),
@@ -347,7 +352,26 @@ impl Proc {
     /// Starts `notarius-signer -config <file> <extra>` with `env`; waits for its listening line
     /// or its exit.
     pub fn spawn(config: &Path, extra: &[&str], env: &[(&str, &str)]) -> Proc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_notarius-signer"))
+        Proc::spawn_via(&[], config, extra, env)
+    }
+
+    /// As [`spawn`](Self::spawn), run through `wrapper` (e.g. `setpriv --reuid …`).
+    pub fn spawn_via(
+        wrapper: &[&str],
+        config: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Proc {
+        let bin = env!("CARGO_BIN_EXE_notarius-signer");
+        let mut cmd = match wrapper {
+            [] => Command::new(bin),
+            [w, rest @ ..] => {
+                let mut c = Command::new(w);
+                c.args(rest).arg(bin);
+                c
+            }
+        };
+        let mut child = cmd
             .arg("-config")
             .arg(config)
             .args(extra)
