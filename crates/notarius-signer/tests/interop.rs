@@ -79,6 +79,7 @@ fn notarius_server_bin() -> PathBuf {
         let mut child = cmd.spawn().unwrap();
         // `cargo test` (unlike nextest) holds the build lock while tests run: a nested build
         // would wait forever. Then the binary built by `cargo test --workspace` is used.
+        // Under nextest, other tests' builds may hold the lock for a while: that is waited for.
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -98,7 +99,9 @@ fn notarius_server_bin() -> PathBuf {
                 assert!(s.success(), "cargo build -p notarius-server failed");
                 break;
             }
-            if rx.try_recv().is_ok() || Instant::now() > deadline {
+            // Under nextest the lock holder is a build like this one (another test): wait.
+            let locked = rx.try_recv().is_ok() && std::env::var_os("NEXTEST_RUN_ID").is_none();
+            if locked || Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
                 assert!(

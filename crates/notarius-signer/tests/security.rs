@@ -93,6 +93,11 @@ fn sg01_sg02_clients_without_a_good_certificate_never_reach_a_handler() {
         );
         assert_eq!(count_keys(&cfg), 0, "{who:?} reached a handler");
     }
+    // The log is read by another thread: give it a moment to catch up.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while signer.log().matches("TLS handshake refused").count() < 6 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let refusals = signer.log().matches("TLS handshake refused").count();
     assert!(refusals >= 6, "refusals not logged: {}", signer.log());
     // The control: the right certificate gets through (and Sign of an unknown key is NotFound).
