@@ -7,8 +7,8 @@ use notarius_tuf::keys::{KeyType, PublicKey};
 use notarius_tuf::trust::go_pem;
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::handle::CertKey;
 use crate::pkcs8::KeyError;
-use crate::private::PrivateKey;
 
 /// Notary's root certificate validity.
 pub const ROOT_CERT_DAYS: i64 = 3650;
@@ -18,13 +18,13 @@ const BASIC_CONSTRAINTS_NOT_CA: &[u8] = &[0x30, 0x00];
 const OID_BASIC_CONSTRAINTS: &[u64] = &[2, 5, 29, 19];
 
 /// Lets rcgen sign with our key, so the private key is never copied into another form.
-struct CertSigner<'a> {
-    key: &'a PrivateKey,
+struct CertSigner<'a, K: CertKey + ?Sized> {
+    key: &'a K,
     public: Vec<u8>,
     alg: &'static rcgen::SignatureAlgorithm,
 }
 
-impl rcgen::PublicKeyData for CertSigner<'_> {
+impl<K: CertKey + ?Sized> rcgen::PublicKeyData for CertSigner<'_, K> {
     fn der_bytes(&self) -> &[u8] {
         &self.public
     }
@@ -33,7 +33,7 @@ impl rcgen::PublicKeyData for CertSigner<'_> {
     }
 }
 
-impl rcgen::SigningKey for CertSigner<'_> {
+impl<K: CertKey + ?Sized> rcgen::SigningKey for CertSigner<'_, K> {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
         self.key
             .sign_certificate(msg)
@@ -57,11 +57,11 @@ fn go_name_value(s: &str) -> rcgen::DnValue {
     }
 }
 
-/// A self-signed Notary certificate for `gun` from `key`, valid from `start` to `end`, as the
+/// A self-signed Notary certificate for `gun` from `key` (in memory or on a token), valid from `start` to `end`, as the
 /// `ecdsa-x509`/`rsa-x509` public key whose bytes are the certificate in Go's PEM encoding.
 /// Ed25519 keys cannot make one (Notary: `key type not supported for Certificate generation`).
-pub fn certificate(
-    key: &PrivateKey,
+pub fn certificate<K: CertKey + ?Sized>(
+    key: &K,
     gun: &str,
     start: time::OffsetDateTime,
     end: time::OffsetDateTime,
@@ -118,8 +118,8 @@ pub fn certificate(
 }
 
 /// Notary's root certificate: valid from `not_before` for [`ROOT_CERT_DAYS`] days.
-pub fn root_certificate(
-    key: &PrivateKey,
+pub fn root_certificate<K: CertKey + ?Sized>(
+    key: &K,
     gun: &str,
     not_before: time::OffsetDateTime,
 ) -> Result<PublicKey, KeyError> {
@@ -134,7 +134,7 @@ pub fn root_certificate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::private::Algorithm;
+    use crate::private::{Algorithm, PrivateKey};
     use x509_parser::prelude::*;
 
     #[test]

@@ -82,6 +82,16 @@ pub enum KeyStoreError {
     },
     #[error("failed to import all keys: {}", .0.join(", "))]
     Import(Vec<String>),
+    /// A hardware token failed (PIN refused or nearly blocked, token removed, object missing).
+    /// Final: no other store is asked for the key.
+    #[error("{0}")]
+    Token(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// The key is on a hardware token, which signs with it but never gives it out.
+    #[error("key {0} is on a hardware token: its private key cannot be read")]
+    OnToken(String),
+    /// The store does not take this key (a token takes only root keys).
+    #[error("{0}")]
+    Refused(String),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> KeyStoreError + '_ {

@@ -8,7 +8,8 @@
 //!   encryption, read only.
 //! * [`gopem`] and [`keyfile`]: PEM exactly as Go's `encoding/pem` reads and writes it, and Notary's
 //!   key files with their `role`/`gun` headers.
-//! * [`cert`]: Notary's self-signed root certificates.
+//! * [`cert`]: Notary's self-signed root certificates; [`handle`]: a key that signs wherever it
+//!   lives (memory, or a hardware token through `notarius-pkcs11`).
 //! * [`keystore`]: `<trust_dir>/private/<canonical key ID>.key`, with Notary's import, export and
 //!   legacy-layout migration; private modes, atomic writes, no symbolic links.
 //! * [`passphrase`]: where passphrases come from (Notary's and Docker's environment variables, the
@@ -28,6 +29,7 @@ pub mod cert;
 pub mod der;
 pub mod fsutil;
 pub mod gopem;
+pub mod handle;
 pub mod keyfile;
 pub mod keystore;
 pub mod passphrase;

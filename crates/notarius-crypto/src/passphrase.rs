@@ -41,10 +41,21 @@ impl PassphraseRetriever for ConstantRetriever {
     }
 }
 
+/// The alias under which a hardware token's PIN is asked for (Notary's, with the key names
+/// `User Pin` and `SO Pin`).
+pub const TOKEN_PIN_ALIAS: &str = "yubikey";
+
+/// Where a token PIN can come from in the environment. Notary has none (its retriever would hand
+/// the token `NOTARY_DELEGATION_PASSPHRASE`, spending a PIN try on a passphrase).
+pub const TOKEN_PIN_ENV: &str = "NOTARIUS_PKCS11_PIN";
+
 /// The passphrase environment variables of `notary` and of Docker for a given alias, in the
 /// order they are consulted. `lookup` reads the environment (injected for tests).
 pub fn env_passphrase(alias: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Passphrase> {
     let get = |name: &str| lookup(name).filter(|v| !v.is_empty()).map(Zeroizing::new);
+    if alias == TOKEN_PIN_ALIAS {
+        return get(TOKEN_PIN_ENV);
+    }
     let own = match alias {
         role::ROOT => get("NOTARY_ROOT_PASSPHRASE")
             .or_else(|| get("DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE"))
@@ -175,6 +186,25 @@ mod tests {
     }
 
     #[test]
+    fn token_pin_comes_only_from_its_own_variable() {
+        let both = env(&[
+            ("NOTARY_DELEGATION_PASSPHRASE", "d"),
+            ("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", "r"),
+        ]);
+        assert!(env_passphrase(TOKEN_PIN_ALIAS, &both).is_none());
+        let pin = env(&[
+            ("NOTARY_DELEGATION_PASSPHRASE", "d"),
+            (TOKEN_PIN_ENV, "1234"),
+        ]);
+        assert_eq!(
+            env_passphrase(TOKEN_PIN_ALIAS, &pin)
+                .as_deref()
+                .map(String::as_str),
+            Some("1234")
+        );
+    }
+
+    #[test]
     fn env_passphrase_is_given_up_after_two_tries() {
         let mut r: EnvRetriever<ConstantRetriever> =
             EnvRetriever::new(Box::new(env(&[("NOTARY_TARGETS_PASSPHRASE", "t")])), None);
@@ -249,6 +279,8 @@ impl<T: Terminal> PassphraseRetriever for PromptRetriever<T> {
         };
         let prompt = if create_new {
             format!("Enter passphrase for new {alias} key{with_id}: ")
+        } else if alias == TOKEN_PIN_ALIAS {
+            format!("Enter the {key_name} for the attached Yubikey: ")
         } else {
             format!("Enter passphrase for {alias} key{with_id}: ")
         };

@@ -50,6 +50,9 @@ pub enum KeyError {
     MalformedEd25519,
     #[error("private key is invalid: {0}")]
     Invalid(String),
+    /// A hardware token could not sign (its own message).
+    #[error("{0}")]
+    Token(String),
     #[error("{0}")]
     Der(#[from] DerError),
 }

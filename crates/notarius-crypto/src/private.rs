@@ -61,7 +61,7 @@ impl Algorithm {
 }
 
 /// A DER INTEGER for an unsigned big-endian number.
-fn der_uint_bytes(b: &[u8]) -> Vec<u8> {
+pub(crate) fn der_uint_bytes(b: &[u8]) -> Vec<u8> {
     let start = b
         .iter()
         .position(|&x| x != 0)
@@ -201,7 +201,7 @@ impl PrivateKey {
     /// A signature as an X.509 certificate carries it: ECDSA with SHA-256 as DER
     /// `Ecdsa-Sig-Value`, RSA as PKCS#1 v1.5 with SHA-256 (Go's defaults for these keys).
     /// Ed25519 keys cannot make Notary certificates.
-    pub(crate) fn sign_certificate(&self, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
+    pub fn sign_certificate(&self, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
         let rng = SystemRandom::new();
         match &self.inner {
             Inner::Ec(kp) => {

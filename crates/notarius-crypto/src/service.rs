@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use notarius_tuf::keys::PublicKey;
 
+use crate::handle::KeyHandle;
 use crate::keystore::{FileKeyStore, KeyInfo, KeyStoreError, check_key_use};
 use crate::passphrase::PassphraseRetriever;
 use crate::private::{Algorithm, PrivateKey};
@@ -33,6 +34,24 @@ pub trait KeyStore {
         retriever: &mut dyn PassphraseRetriever,
     ) -> Result<(PrivateKey, String), KeyStoreError>;
     fn remove(&self, id: &str) -> Result<(), KeyStoreError>;
+    /// [`remove`](Self::remove) for stores that need a PIN to remove a key (a hardware token).
+    fn remove_with(
+        &self,
+        id: &str,
+        _retriever: &mut dyn PassphraseRetriever,
+    ) -> Result<(), KeyStoreError> {
+        self.remove(id)
+    }
+    /// The key `id` ready to sign, and its role: decrypted by a file store, a handle that signs
+    /// on the device for a hardware token.
+    fn signing_key(
+        &self,
+        id: &str,
+        retriever: &mut dyn PassphraseRetriever,
+    ) -> Result<(KeyHandle, String), KeyStoreError> {
+        self.get(id, retriever)
+            .map(|(k, role)| (KeyHandle::Software(k), role))
+    }
 }
 
 impl KeyStore for FileKeyStore {
@@ -71,9 +90,15 @@ impl KeyStore for FileKeyStore {
 fn is_final(e: &KeyStoreError) -> bool {
     matches!(
         e,
-        KeyStoreError::PasswordInvalid | KeyStoreError::AttemptsExceeded | KeyStoreError::GiveUp(_)
+        KeyStoreError::PasswordInvalid
+            | KeyStoreError::AttemptsExceeded
+            | KeyStoreError::GiveUp(_)
+            | KeyStoreError::Token(_)
     )
 }
+
+/// A store's location and its keys.
+pub type StoreListing = (String, BTreeMap<String, KeyInfo>);
 
 /// Key stores in priority order plus the passphrase source.
 pub struct CryptoService {
@@ -123,6 +148,9 @@ impl CryptoService {
         for s in &self.stores {
             match s.add(key, role, gun, self.retriever.as_mut()) {
                 Ok(()) => return Ok(()),
+                // A token that is there but failed (PIN, backup) is not quietly replaced by
+                // a key file (SG-11).
+                Err(e) if is_final(&e) => return Err(e),
                 Err(e) => last = Some(e),
             }
         }
@@ -177,6 +205,29 @@ impl CryptoService {
         Err(first_error.unwrap_or_else(|| KeyStoreError::NotFound(id.to_owned())))
     }
 
+    /// The key `id` ready to sign, from the first store that lists it: a key on a hardware
+    /// token signs there, and a failure of the token is the answer, never a copy of the key
+    /// found elsewhere (SG-11).
+    pub fn signing_key(&mut self, id: &str) -> Result<(KeyHandle, String), KeyStoreError> {
+        for s in &self.stores {
+            match s.info(id) {
+                Ok(_) => return s.signing_key(id, self.retriever.as_mut()),
+                Err(KeyStoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(KeyStoreError::NotFound(id.to_owned()))
+    }
+
+    /// Every store's keys with its location, store by store, as `notary key list` shows them (a
+    /// token's key appears again under its file backup).
+    pub fn list_by_store(&self) -> Result<Vec<StoreListing>, KeyStoreError> {
+        self.stores
+            .iter()
+            .map(|s| Ok((s.location(), s.list()?)))
+            .collect()
+    }
+
     /// The public key of `id` (Notary's `GetKey`, which decrypts the private key to find it).
     pub fn get_key(&mut self, id: &str) -> Option<PublicKey> {
         self.get_private_key(id)
@@ -214,7 +265,7 @@ impl CryptoService {
     pub fn remove_key(&mut self, id: &str) -> Result<(), KeyStoreError> {
         let mut removed = false;
         for s in &self.stores {
-            match s.remove(id) {
+            match s.remove_with(id, self.retriever.as_mut()) {
                 Ok(()) => removed = true,
                 Err(KeyStoreError::NotFound(_)) => {}
                 Err(e) => return Err(e),
