@@ -84,10 +84,16 @@ impl Context {
     fn crypto(&self) -> anyhow_like::Result<CryptoService> {
         let prompt = notarius_crypto::passphrase::PromptRetriever::new(TtyTerminal);
         let retriever = EnvRetriever::from_process_env(Some(prompt));
-        Ok(CryptoService::new(
-            vec![Box::new(FileKeyStore::open(&self.trust_dir)?)],
-            Box::new(retriever),
-        ))
+        let mut stores: Vec<Box<dyn notarius_crypto::service::KeyStore>> = Vec::new();
+        // A hardware token goes first, its new keys backed up to the key files (Notary's
+        // yubikey store); with no module or no token the keys are files only.
+        if let Some(token) =
+            notarius_pkcs11::discover_from_env(Some(FileKeyStore::open(&self.trust_dir)?))?
+        {
+            stores.push(Box::new(token));
+        }
+        stores.push(Box::new(FileKeyStore::open(&self.trust_dir)?));
+        Ok(CryptoService::new(stores, Box::new(retriever)))
     }
 
     fn remote(&self, gun: &Gun) -> anyhow_like::Result<HttpRemote> {
@@ -543,18 +549,17 @@ pub fn lookup(ctx: &Context, gun: &str, target: &str, out: &mut dyn Write) -> Cm
 
 /// `notary key list`.
 pub fn key_list(ctx: &Context, out: &mut dyn Write) -> CmdResult {
-    let ks = FileKeyStore::open(&ctx.trust_dir)?;
-    let location = ks.dir().display().to_string();
-    let rows = ks
-        .list()?
-        .into_iter()
-        .map(|(id, i)| KeyRow {
+    // Every store's keys, as Notary lists them: a key on a hardware token appears again under
+    // its file backup.
+    let mut rows = Vec::new();
+    for (location, keys) in ctx.crypto()?.list_by_store()? {
+        rows.extend(keys.into_iter().map(|(id, i)| KeyRow {
             role: i.role,
             gun: i.gun,
             key_id: id,
             location: location.clone(),
-        })
-        .collect();
+        }));
+    }
     write!(out, "\n{}\n", pretty_keys(rows))?;
     Ok(())
 }

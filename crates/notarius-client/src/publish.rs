@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use notarius_crypto::cert::root_certificate;
+use notarius_crypto::handle::KeyHandle;
 use notarius_crypto::keystore::KeyStoreError;
 use notarius_crypto::private::{Algorithm, PrivateKey};
 use notarius_crypto::service::CryptoService;
@@ -57,13 +58,13 @@ fn single(name: &str, key: &PublicKey) -> BaseRole {
 }
 
 /// The root key to use: the first root key in the store (Notary's "Root key found, using"), or a
-/// new one.
-pub fn root_key(cs: &mut CryptoService) -> Result<PrivateKey, PublishError> {
+/// new one. A key on a hardware token is listed first and signs there.
+pub fn root_key(cs: &mut CryptoService) -> Result<KeyHandle, PublishError> {
     if let Some(id) = cs.list_keys(role::ROOT)?.into_iter().next() {
-        return Ok(cs.get_private_key(&id)?.0);
+        return Ok(cs.signing_key(&id)?.0);
     }
     let pk = cs.create(role::ROOT, "", Algorithm::Ecdsa)?;
-    Ok(cs.get_private_key(pk.id())?.0)
+    Ok(cs.signing_key(pk.id())?.0)
 }
 
 /// Initialises `gun` with `targets` and publishes it. Returns the files uploaded (role, bytes),
@@ -86,10 +87,10 @@ pub fn init_and_publish(
     sign_dirty_and_upload(&mut repo, cs, remote, now)
 }
 
-/// A private key presented under the public key its role lists (a root key under its
-/// certificate, any other key under itself).
+/// A private key (in memory or on a token) presented under the public key its role lists (a
+/// root key under its certificate, any other key under itself).
 pub struct HeldKey {
-    pub key: PrivateKey,
+    pub key: KeyHandle,
     pub public: PublicKey,
 }
 
@@ -102,19 +103,21 @@ impl Signer for HeldKey {
     }
 }
 
-/// The keys of `role` that the caller holds.
-fn held_keys(cs: &mut CryptoService, role: &BaseRole) -> Vec<HeldKey> {
-    role.keys
-        .values()
-        .filter_map(|pk| {
-            cs.get_private_key(pk.canonical_id())
-                .ok()
-                .map(|(key, _)| HeldKey {
-                    key,
-                    public: pk.clone(),
-                })
-        })
-        .collect()
+/// The keys of `role` that the caller holds. A key that cannot be had is left out, except when
+/// a hardware token that lists it fails: that is the error (SG-11).
+fn held_keys(cs: &mut CryptoService, role: &BaseRole) -> Result<Vec<HeldKey>, PublishError> {
+    let mut held = Vec::new();
+    for pk in role.keys.values() {
+        match cs.signing_key(pk.canonical_id()) {
+            Ok((key, _)) => held.push(HeldKey {
+                key,
+                public: pk.clone(),
+            }),
+            Err(e @ KeyStoreError::Token(_)) => return Err(e.into()),
+            Err(_) => {}
+        }
+    }
+    Ok(held)
 }
 
 /// Applies `changes` (target additions and removals) to the repository of `gun` and publishes
@@ -346,7 +349,10 @@ fn sign_dirty_and_upload(
     if repo.dirty.contains(role::ROOT) {
         let mut roles = vec![repo.get_base_role(role::ROOT)?];
         roles.extend(repo.original_root_role.clone());
-        let keys: Vec<HeldKey> = roles.iter().flat_map(|r| held_keys(cs, r)).collect();
+        let mut keys: Vec<HeldKey> = Vec::new();
+        for r in &roles {
+            keys.extend(held_keys(cs, r)?);
+        }
         let signers: Vec<&dyn Signer> = keys.iter().map(|k| k as &dyn Signer).collect();
         files.push((
             role::ROOT.to_owned(),
@@ -365,7 +371,7 @@ fn sign_dirty_and_upload(
         } else {
             repo.get_delegation_role(&name)?.base
         };
-        let keys = held_keys(cs, &r);
+        let keys = held_keys(cs, &r)?;
         let signers: Vec<&dyn Signer> = keys.iter().map(|k| k as &dyn Signer).collect();
         files.push((
             name.clone(),
@@ -374,7 +380,7 @@ fn sign_dirty_and_upload(
     }
     // The snapshot is signed here only when the client holds its key; otherwise the server
     // signs it (Docker's default).
-    let snapshot_keys = held_keys(cs, &repo.get_base_role(role::SNAPSHOT)?);
+    let snapshot_keys = held_keys(cs, &repo.get_base_role(role::SNAPSHOT)?)?;
     if !snapshot_keys.is_empty() {
         if repo.snapshot.is_none() {
             repo.init_snapshot(local + SNAPSHOT_EXPIRY)?;
