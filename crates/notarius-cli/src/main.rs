@@ -50,6 +50,12 @@ enum Cmd {
         gun: String,
         #[arg(short = 'p', long = "publish")]
         publish: bool,
+        /// Root key to initialize the repository with (an encrypted PEM file)
+        #[arg(long = "rootkey")]
+        rootkey: Option<PathBuf>,
+        /// Root certificate for the root key (must match it)
+        #[arg(long = "rootcert")]
+        rootcert: Option<PathBuf>,
     },
     /// Adds the file as a target to the trusted collection
     #[command(after_long_help = BULK_HELP)]
@@ -222,6 +228,18 @@ enum KeyCmd {
         role: String,
         #[arg(short = 'r', long = "server-managed")]
         server_managed: bool,
+        /// New private key(s) to rotate to (PEM files; root keys must be encrypted); else one
+        /// is generated
+        #[arg(short = 'k', long = "key")]
+        keys: Vec<PathBuf>,
+        /// Number of old root versions whose keys also sign, to support old clients (-1: all)
+        #[arg(
+            short = 'l',
+            long = "legacy",
+            default_value_t = 0,
+            allow_negative_numbers = true
+        )]
+        legacy: i64,
     },
     /// Exports all keys from all local keystores. Can be filtered using the --key and --gun flags
     Export {
@@ -361,7 +379,19 @@ fn context(cli: &Cli) -> Result<Context, String> {
 fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
     let ctx = context(cli)?;
     match &cli.cmd {
-        Cmd::Init { gun, publish } => commands::init(&ctx, gun, *publish, out),
+        Cmd::Init {
+            gun,
+            publish,
+            rootkey,
+            rootcert,
+        } => commands::init(
+            &ctx,
+            gun,
+            *publish,
+            rootkey.as_deref(),
+            rootcert.as_deref(),
+            out,
+        ),
         Cmd::Add {
             gun,
             target,
@@ -444,12 +474,16 @@ fn run(cli: &Cli, out: &mut dyn std::io::Write) -> commands::CmdResult {
                     gun,
                     role,
                     server_managed,
+                    keys,
+                    legacy,
                 },
         } => commands::key_rotate(
             &ctx,
             gun,
             role,
             *server_managed,
+            keys,
+            *legacy,
             &mut std::io::stdin().lock(),
             out,
         ),

@@ -118,15 +118,38 @@ impl notarius_crypto::passphrase::Terminal for TtyTerminal {
     }
 }
 
-/// `notary init <gun> [-p]`. The keys of a new repository are made at its first publish; `init`
-/// makes sure a root key exists.
-pub fn init(ctx: &Context, gun: &str, publish_now: bool, out: &mut dyn Write) -> CmdResult {
+/// `notary init <gun> [-p] [--rootkey <pem>] [--rootcert <pem>]`. The keys of a new repository
+/// are made at its first publish; `init` makes sure a root key exists. With `--rootkey` the
+/// (encrypted) key file is imported and becomes the root key; with `--rootcert` the certificate
+/// is listed for the root key in root.json (Notary's `importRootKey`, `importRootCert`,
+/// `InitializeWithCertificate`); the choice is kept for the first publish
+/// ([`RootChoice`](crate::publish::RootChoice)). Every check passes before anything is written.
+pub fn init(
+    ctx: &Context,
+    gun: &str,
+    publish_now: bool,
+    root_key_file: Option<&std::path::Path>,
+    root_cert_file: Option<&std::path::Path>,
+    out: &mut dyn Write,
+) -> CmdResult {
     let g = ctx.gun(gun)?;
     let mut cs = ctx.crypto()?;
-    let had_root = cs.list_keys(role::ROOT)?.into_iter().next();
-    let root = root_key(&mut cs)?;
-    if had_root.is_some() {
-        writeln!(out, "Root key found, using: {}", root.id())?;
+    let choice_path = root_choice_path(ctx, &g);
+    if root_key_file.is_none() && root_cert_file.is_none() {
+        let had_root = cs.list_keys(role::ROOT)?.into_iter().next();
+        let root = root_key(&mut cs)?;
+        if had_root.is_some() {
+            writeln!(out, "Root key found, using: {}", root.id())?;
+        }
+        // A plain init starts over with the first root key, as Notary's does.
+        remove_if_present(&choice_path)?;
+    } else {
+        let choice = choose_root(&mut cs, root_key_file, root_cert_file, out)?;
+        let json = serde_json::to_vec(&choice)?;
+        if let Some(dir) = choice_path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        crate::fsutil::write_private_atomic(&choice_path, &json)?;
     }
     if publish_now {
         writeln!(out, "Auto-publishing changes to {g}")?;
@@ -134,6 +157,128 @@ pub fn init(ctx: &Context, gun: &str, publish_now: bool, out: &mut dyn Write) ->
         writeln!(out, "Successfully published changes for repository {g}")?;
     }
     Ok(())
+}
+
+/// Where `init --rootkey/--rootcert` keeps its choice until the first publish.
+fn root_choice_path(ctx: &Context, g: &Gun) -> PathBuf {
+    ctx.trust_dir
+        .join("tuf")
+        .join(g.as_str())
+        .join("notarius_root_choice.json")
+}
+
+fn remove_if_present(p: &std::path::Path) -> CmdResult {
+    match std::fs::remove_file(p) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Go's message for a file `os.ReadFile` could not read.
+fn go_read_error(p: &std::path::Path, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => format!("open {}: no such file or directory", p.display()),
+        ErrorKind::PermissionDenied => format!("open {}: permission denied", p.display()),
+        ErrorKind::IsADirectory => format!("read {}: is a directory", p.display()),
+        _ => format!("open {}: {e}", p.display()),
+    }
+}
+
+/// Notary's `readKey` on a file, and `AddKey`'s refusal of a key the store holds for another
+/// role, checked without writing anything.
+fn read_key_file(
+    cs: &CryptoService,
+    file: &std::path::Path,
+    role_name: &str,
+    retriever: &mut dyn notarius_crypto::passphrase::PassphraseRetriever,
+) -> anyhow_like::Result<notarius_crypto::private::PrivateKey> {
+    let bytes = zeroize::Zeroizing::new(std::fs::read(file).map_err(|e| {
+        msg(format!(
+            "Error reading input root key file: {}",
+            go_read_error(file, &e)
+        ))
+    })?);
+    let key = notarius_crypto::keystore::read_key_to_import(&bytes, role_name, retriever)?;
+    if let Some(info) = cs.get_key_info(key.id())
+        && info.role != role_name
+    {
+        return Err(msg(format!(
+            "Error importing key: {}",
+            notarius_crypto::keystore::KeyStoreError::ExistsForRole(info.role)
+        )));
+    }
+    Ok(key)
+}
+
+/// The checks of Notary's `tufInit` with `--rootkey`/`--rootcert`, in its order and with its
+/// messages (including `Root key found, using: …` where Notary prints it); the root key is
+/// imported only once all of them passed.
+fn choose_root(
+    cs: &mut CryptoService,
+    root_key_file: Option<&std::path::Path>,
+    root_cert_file: Option<&std::path::Path>,
+    out: &mut dyn Write,
+) -> anyhow_like::Result<crate::publish::RootChoice> {
+    let imported = match root_key_file {
+        Some(f) => {
+            let key = read_key_file(cs, f, role::ROOT, &mut retriever())?;
+            writeln!(out, "Root key found, using: {}", key.id())?;
+            Some(key)
+        }
+        None => {
+            if let Some(first) = cs.list_keys(role::ROOT)?.into_iter().next() {
+                writeln!(out, "Root key found, using: {first}")?;
+            }
+            None
+        }
+    };
+    let cert = match root_cert_file {
+        Some(f) => {
+            let bytes = std::fs::read(f).map_err(|e| {
+                msg(format!(
+                    "error reading certificate file: {}",
+                    go_read_error(f, &e)
+                ))
+            })?;
+            Some(crate::publish::root_cert_key(&bytes).map_err(msg)?)
+        }
+        None => None,
+    };
+    let key_id = match (&imported, &cert) {
+        (Some(key), Some(cert)) => {
+            if cert.canonical_id() != key.id() {
+                return Err(msg(
+                    "could not obtain public key from IDs: private key is nil or does not match public key",
+                ));
+            }
+            key.id().to_owned()
+        }
+        (Some(key), None) => key.id().to_owned(),
+        (None, Some(cert)) => {
+            let id = cert.canonical_id().to_owned();
+            if !cs.list_keys(role::ROOT)?.contains(&id) {
+                return Err(msg(
+                    "error initializing repository with certificate: cannot find matching private key id",
+                ));
+            }
+            cs.signing_key(&id).map_err(|e| {
+                msg(format!(
+                    "could not obtain public key from IDs: could not get the private key matching id {id}: {e}"
+                ))
+            })?;
+            id
+        }
+        (None, None) => unreachable!("choose_root is called with a flag"),
+    };
+    if let Some(key) = &imported {
+        cs.add_key(role::ROOT, "", key)
+            .map_err(|e| msg(format!("Error importing key: {e}")))?;
+    }
+    Ok(crate::publish::RootChoice {
+        key_id,
+        certificate: cert.map(|c| String::from_utf8_lossy(c.public()).into_owned()),
+    })
 }
 
 fn target_change(
@@ -484,17 +629,29 @@ fn do_publish(ctx: &Context, g: &Gun, cs: &mut CryptoService) -> CmdResult {
     let (changes, _) = cl.list()?;
     let mut remote = ctx.remote(g)?;
     let mut cache = FileCache::new(&ctx.trust_dir, g);
+    let choice_path = root_choice_path(ctx, g);
+    let choice: Option<crate::publish::RootChoice> = match std::fs::read(&choice_path) {
+        Ok(b) => Some(
+            serde_json::from_slice(&b)
+                .map_err(|e| msg(format!("{}: {e}", choice_path.display())))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e.into()),
+    };
     let applied = publish(
         &mut remote,
         &mut cache,
         g,
         cs,
         &changes,
+        choice.as_ref(),
         ctx.trust_pinning.clone(),
         Utc::now(),
     )?;
     // Only what was published is cleared: a change staged meanwhile stays.
     cl.remove_files(&applied)?;
+    // The repository exists now; its root is what the server has.
+    remove_if_present(&choice_path)?;
     Ok(())
 }
 
@@ -1202,16 +1359,30 @@ pub fn key_generate(
     Ok(())
 }
 
-/// `notary key rotate <gun> <role> [-r]`: root asks for confirmation on `input`.
+/// `notary key rotate <gun> <role> [-r] [-k <pem>]... [-l <n>]`: root asks for confirmation on
+/// `input`. Key files are read (Notary's `readKey`) before the question and put into the key
+/// store only after it and the role checks, and taken out again if the rotation fails.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the flags of the command, its input and output"
+)]
 pub fn key_rotate(
     ctx: &Context,
     gun: &str,
     role_name: &str,
     server_managed: bool,
+    key_files: &[PathBuf],
+    legacy_versions: i64,
     input: &mut dyn std::io::BufRead,
     out: &mut dyn Write,
 ) -> CmdResult {
     let g = ctx.gun(gun)?;
+    let mut cs = ctx.crypto()?;
+    let mut keys = Vec::new();
+    let mut r = retriever();
+    for f in key_files {
+        keys.push(read_key_file(&cs, f, role_name, &mut r)?);
+    }
     if role_name == role::ROOT {
         write!(
             out,
@@ -1225,18 +1396,40 @@ pub fn key_rotate(
             return Ok(());
         }
     }
+    crate::publish::check_rotation(role_name, server_managed)?;
+    let mut added = Vec::new();
+    for k in &keys {
+        if cs.get_key_info(k.id()).is_some() || added.contains(&k.id().to_owned()) {
+            continue;
+        }
+        if let Err(e) = cs.add_key(role_name, g.as_str(), k) {
+            for id in &added {
+                let _ = cs.remove_key(id);
+            }
+            return Err(msg(format!("Error importing key: {e}")));
+        }
+        added.push(k.id().to_owned());
+    }
     let mut remote = ctx.remote(&g)?;
     let mut cache = FileCache::new(&ctx.trust_dir, &g);
-    crate::publish::rotate_key(
+    let result = crate::publish::rotate_key(
         &mut remote,
         &mut cache,
         &g,
-        &mut ctx.crypto()?,
+        &mut cs,
         role_name,
         server_managed,
+        &keys,
+        legacy_versions,
         ctx.trust_pinning.clone(),
         Utc::now(),
-    )?;
+    );
+    if let Err(e) = result {
+        for id in &added {
+            let _ = cs.remove_key(id);
+        }
+        return Err(e.into());
+    }
     writeln!(
         out,
         "Successfully rotated {role_name} key for repository {g}"

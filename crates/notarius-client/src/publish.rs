@@ -39,6 +39,9 @@ pub enum PublishError {
     Key(#[from] notarius_crypto::pkcs8::KeyError),
     #[error("not supported yet: {0}")]
     Unsupported(String),
+    /// A rotation's new key could not be had (Notary's `unable to …` messages).
+    #[error("{0}")]
+    Rotate(String),
 }
 
 /// Parses a key as the server's `.key` endpoints return it (Go's JSON of a `TUFKey`).
@@ -67,6 +70,49 @@ pub fn root_key(cs: &mut CryptoService) -> Result<KeyHandle, PublishError> {
     Ok(cs.signing_key(pk.id())?.0)
 }
 
+/// The root key, and the certificate for it, that `init --rootkey`/`--rootcert` chose for a
+/// repository the server does not have yet (Notary's `InitializeWithCertificate`); used when the
+/// first publish creates the repository.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RootChoice {
+    /// Canonical ID of the root private key.
+    pub key_id: String,
+    /// The certificate (PEM) to list for it in root.json; `None` makes one as `init` does.
+    pub certificate: Option<String>,
+}
+
+impl RootChoice {
+    /// The root role's public key: the given certificate, or a new one for the key.
+    fn public_key(
+        &self,
+        key: &KeyHandle,
+        gun: &Gun,
+        now: DateTime<Utc>,
+    ) -> Result<PublicKey, PublishError> {
+        match &self.certificate {
+            Some(pem) => root_cert_key(pem.as_bytes()).map_err(PublishError::Unsupported),
+            None => Ok(root_certificate(key, gun.as_str(), go_time(now))?),
+        }
+    }
+}
+
+/// Notary's `importRootCert` from the bytes of a certificate file: the first PEM block, parsed
+/// as an X.509 certificate, as an `ecdsa-x509`/`rsa-x509` key (`CertToKey`).
+pub fn root_cert_key(pem: &[u8]) -> Result<PublicKey, String> {
+    let Some((block, _)) = notarius_crypto::gopem::decode(pem) else {
+        return Err("the provided file does not contain a valid PEM certificate <nil>".into());
+    };
+    let cert = notarius_tuf::trust::Cert::parse(&block.bytes)
+        .map_err(|e| format!("Parsing certificate PEM bytes to x509 certificate: {e}"))?;
+    notarius_tuf::trust::cert_bundle_to_key(&cert, &[])
+        .ok_or_else(|| "certificate key type is not supported for root keys".to_owned())
+}
+
+fn go_time(now: DateTime<Utc>) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(now.timestamp())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
 /// Initialises `gun` with `targets` and publishes it. Returns the files uploaded (role, bytes),
 /// which the caller caches.
 pub fn init_and_publish(
@@ -76,7 +122,7 @@ pub fn init_and_publish(
     targets: &BTreeMap<String, FileMeta>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
-    let mut repo = new_repo(remote, gun, cs, now)?;
+    let mut repo = new_repo(remote, gun, cs, None, &Default::default(), now)?;
     let all = |_: &str| true;
     repo.add_targets(
         role::TARGETS,
@@ -84,7 +130,7 @@ pub fn init_and_publish(
         &all,
         now.fixed_offset() + TARGETS_EXPIRY,
     )?;
-    sign_dirty_and_upload(&mut repo, cs, remote, now)
+    sign_dirty_and_upload(&mut repo, cs, remote, &[], now)
 }
 
 /// A private key (in memory or on a token) presented under the public key its role lists (a
@@ -123,12 +169,18 @@ fn held_keys(cs: &mut CryptoService, role: &BaseRole) -> Result<Vec<HeldKey>, Pu
 /// Applies `changes` (target additions and removals) to the repository of `gun` and publishes
 /// the result. A repository the server does not know is created first, as Notary does. Returns
 /// the change files that were applied, for the caller to clear once it has the result.
+/// `root_choice` is what `init --rootkey/--rootcert` chose for a repository not yet created.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the stores, the key service, the changes and the init choice"
+)]
 pub fn publish(
     remote: &mut HttpRemote,
     cache: &mut dyn notarius_tuf::store::MetadataCache,
     gun: &Gun,
     cs: &mut CryptoService,
     changes: &[crate::changelist::StoredChange],
+    root_choice: Option<&RootChoice>,
     trust_pinning: notarius_tuf::trust::TrustPinConfig,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, PublishError> {
@@ -152,7 +204,8 @@ pub fn publish(
         match notarius_tuf::update::load_tuf_repo(&opts, remote, &mut overlay) {
             Ok(u) => (u.repo, u.invalid),
             Err(notarius_tuf::Error::RepositoryNotExist { .. }) => {
-                (new_repo(remote, gun, cs, now)?, Repo::default())
+                let repo = new_repo(remote, gun, cs, root_choice, &opts.trust_pinning, now)?;
+                (repo, Repo::default())
             }
             Err(e) => return Err(e.into()),
         };
@@ -216,7 +269,7 @@ pub fn publish(
         applied.push(c.file.clone());
     }
 
-    sign_dirty_and_upload(&mut repo, cs, remote, now)?;
+    sign_dirty_and_upload(&mut repo, cs, remote, &[], now)?;
     overlay.commit();
     Ok(applied)
 }
@@ -302,12 +355,19 @@ fn new_repo(
     remote: &HttpRemote,
     gun: &Gun,
     cs: &mut CryptoService,
+    root_choice: Option<&RootChoice>,
+    trust_pinning: &notarius_tuf::trust::TrustPinConfig,
     now: DateTime<Utc>,
 ) -> Result<Repo, PublishError> {
-    let root = root_key(cs)?;
-    let not_before = time::OffsetDateTime::from_unix_timestamp(now.timestamp())
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let cert = root_certificate(&root, gun.as_str(), not_before)?;
+    let cert = match root_choice {
+        Some(choice) => {
+            let (root, _) = cs.signing_key(&choice.key_id)?;
+            let cert = choice.public_key(&root, gun, now)?;
+            check_root_certificate(&cert, root, gun, trust_pinning, now)?;
+            cert
+        }
+        None => root_certificate(&root_key(cs)?, gun.as_str(), go_time(now))?,
+    };
     let targets_pub = cs.create(role::TARGETS, gun.as_str(), Algorithm::Ecdsa)?;
     let snapshot_pub = cs.create(role::SNAPSHOT, gun.as_str(), Algorithm::Ecdsa)?;
     let timestamp_pub = parse_server_key(role::TIMESTAMP, &remote.get_key(role::TIMESTAMP)?)?;
@@ -327,15 +387,50 @@ fn new_repo(
     Ok(repo)
 }
 
+/// Validates the root certificate a new repository would publish as a client will (Notary
+/// loads the root `init` cached through its builder before the first publish): it must be a
+/// usable leaf for the GUN and satisfy trust pinning. Checked before any key is made.
+fn check_root_certificate(
+    cert: &PublicKey,
+    key: KeyHandle,
+    gun: &Gun,
+    pin: &notarius_tuf::trust::TrustPinConfig,
+    now: DateTime<Utc>,
+) -> Result<(), PublishError> {
+    let local = now.fixed_offset();
+    let mut probe = Repo::default();
+    let roles =
+        [role::ROOT, role::TARGETS, role::SNAPSHOT, role::TIMESTAMP].map(|r| single(r, cert));
+    probe.init_root(
+        [&roles[0], &roles[1], &roles[2], &roles[3]],
+        false,
+        local + ROOT_EXPIRY,
+    );
+    let held = HeldKey {
+        key,
+        public: cert.clone(),
+    };
+    let bytes = probe.sign_root(local + ROOT_EXPIRY, &[&held], &[])?;
+    let env = notarius_tuf::metadata::Envelope::parse(role::ROOT, &bytes)?;
+    notarius_tuf::trust::validate_root(None, &env, gun.as_str(), pin, now)?;
+    Ok(())
+}
+
 /// Signs every role the edits touched (root, targets roles, and snapshot when the client holds
 /// its key) with the keys held, and uploads them in one request. Returns what was uploaded.
+/// `legacy_root_keys` (Notary's `extraSigningKeys`) also sign root, where held, and make it
+/// dirty when there are any.
 fn sign_dirty_and_upload(
     repo: &mut Repo,
     cs: &mut CryptoService,
     remote: &HttpRemote,
+    legacy_root_keys: &[PublicKey],
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
     let local = now.fixed_offset();
+    if !legacy_root_keys.is_empty() {
+        repo.dirty.insert(role::ROOT.to_owned());
+    }
     let mut files = Vec::new();
     // Notary's `signRootIfNecessary`: a root within six months of expiry is re-signed with
     // every publish, so a repository in use never lets its root lapse.
@@ -349,6 +444,14 @@ fn sign_dirty_and_upload(
     if repo.dirty.contains(role::ROOT) {
         let mut roles = vec![repo.get_base_role(role::ROOT)?];
         roles.extend(repo.original_root_role.clone());
+        roles.push(BaseRole {
+            name: role::ROOT.to_owned(),
+            keys: legacy_root_keys
+                .iter()
+                .map(|k| (k.id().to_owned(), k.clone()))
+                .collect(),
+            threshold: 0,
+        });
         let mut keys: Vec<HeldKey> = Vec::new();
         for r in &roles {
             keys.extend(held_keys(cs, r)?);
@@ -356,7 +459,7 @@ fn sign_dirty_and_upload(
         let signers: Vec<&dyn Signer> = keys.iter().map(|k| k as &dyn Signer).collect();
         files.push((
             role::ROOT.to_owned(),
-            repo.sign_root(local + ROOT_EXPIRY, &signers)?,
+            repo.sign_root(local + ROOT_EXPIRY, &signers, legacy_root_keys)?,
         ));
     }
     let dirty_targets: Vec<String> = repo
@@ -395,9 +498,12 @@ fn sign_dirty_and_upload(
     Ok(files)
 }
 
-/// Notary's `RotateKey`: a new key for `role` — made here, or by the server when
-/// `server_managed` — put into root and published at once (only the rotation, not staged
-/// changes). Root rotations are signed by the old and the new root key.
+/// Notary's `RotateKey`: new keys for `role` — `new_keys` (from `key rotate -k`; the caller has
+/// put them in the key store), else one made here, or by the server when `server_managed` — put
+/// into root and published at once (only the rotation, not staged changes). Root keys are listed
+/// under new certificates (`pubKeysToCerts`); root rotations are signed by the old and the new
+/// root keys, and with `legacy_versions` (`-l`) also by the root keys of that many earlier root
+/// versions (Notary's `oldKeysForLegacyClientSupport`; -1 for all).
 #[allow(
     clippy::too_many_arguments,
     reason = "the stores, the key service and the rotation asked for"
@@ -409,32 +515,26 @@ pub fn rotate_key(
     cs: &mut CryptoService,
     role_name: &str,
     server_managed: bool,
+    new_keys: &[PrivateKey],
+    legacy_versions: i64,
     trust_pinning: notarius_tuf::trust::TrustPinConfig,
     now: DateTime<Utc>,
 ) -> Result<(), PublishError> {
-    match (role_name, server_managed) {
-        (role::TIMESTAMP, false) => {
-            return Err(PublishError::Unsupported(format!(
-                "notary does not permit the client managing the {role_name} key"
-            )));
-        }
-        (role::ROOT | role::TARGETS, true) => {
-            return Err(PublishError::Unsupported(format!(
-                "notary does not permit the server managing the {role_name} key"
-            )));
-        }
-        (role::ROOT | role::TARGETS | role::SNAPSHOT | role::TIMESTAMP, _) => {}
-        _ => {
-            return Err(PublishError::Unsupported(format!(
-                "invalid role {role_name}"
-            )));
-        }
-    }
+    check_rotation(role_name, server_managed)?;
     let opts = notarius_tuf::update::UpdateOptions {
         gun: gun.to_string(),
         trust_pinning,
         always_check_initialized: true,
         now,
+    };
+    // Notary asks the server for its new key before it updates (`pubKeyListForRotation`).
+    let server_key = if server_managed {
+        let bytes = remote
+            .rotate_key(role_name)
+            .map_err(|e| PublishError::Rotate(format!("unable to rotate remote key: {e}")))?;
+        Some(parse_server_key(role_name, &bytes)?)
+    } else {
+        None
     };
     let mut overlay = OverlayCache {
         base: cache,
@@ -447,29 +547,111 @@ pub fn rotate_key(
         .values()
         .map(|k| k.canonical_id().to_owned())
         .collect();
-    let new_key = if server_managed {
-        parse_server_key(role_name, &remote.rotate_key(role_name)?)?
+    let new_public: Vec<PublicKey> = if let Some(key) = server_key {
+        vec![key]
+    } else if !new_keys.is_empty() {
+        new_keys
+            .iter()
+            .map(|k| public_for_role(k, role_name, gun, now))
+            .collect::<Result<_, _>>()?
     } else if role_name == role::ROOT {
         let key = PrivateKey::generate(Algorithm::Ecdsa)?;
-        cs.add_key(role::ROOT, "", &key)?;
-        let not_before = time::OffsetDateTime::from_unix_timestamp(now.timestamp())
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        root_certificate(&key, gun.as_str(), not_before)?
+        cs.add_key(role::ROOT, "", &key)
+            .map_err(|e| PublishError::Rotate(format!("unable to generate key: {e}")))?;
+        vec![public_for_role(&key, role_name, gun, now)?]
     } else {
-        cs.create(role_name, gun.as_str(), Algorithm::Ecdsa)?
+        vec![
+            cs.create(role_name, gun.as_str(), Algorithm::Ecdsa)
+                .map_err(|e| PublishError::Rotate(format!("unable to generate key: {e}")))?,
+        ]
     };
-    repo.replace_base_keys(role_name, std::slice::from_ref(&new_key))?;
+    let legacy = legacy_root_keys(remote, &repo, legacy_versions)?;
+    repo.replace_base_keys(role_name, &new_public)?;
     if role_name == role::TARGETS {
         // The targets file must be signed by its new key.
         repo.dirty.insert(role::TARGETS.to_owned());
     }
-    sign_dirty_and_upload(&mut repo, cs, remote, now)?;
+    sign_dirty_and_upload(&mut repo, cs, remote, &legacy, now)?;
     overlay.commit();
-    // A key handed to the server is no longer needed here (Notary deletes it too).
-    if server_managed {
-        for id in old_ids {
-            let _ = cs.remove_key(&id);
+    // Notary's `RemoveBaseKeys`: a replaced key that no role lists any more is deleted, except
+    // root keys (they sign the next rotation). Notary deletes it before publishing; we wait for
+    // the publish to succeed.
+    if role_name != role::ROOT {
+        let still_used: Vec<String> = [role::ROOT, role::TARGETS, role::SNAPSHOT, role::TIMESTAMP]
+            .iter()
+            .filter_map(|r| repo.get_base_role(r).ok())
+            .flat_map(|r| r.keys.into_values())
+            .map(|k| k.canonical_id().to_owned())
+            .collect();
+        for id in old_ids.iter().filter(|id| !still_used.contains(id)) {
+            let _ = cs.remove_key(id);
         }
     }
     Ok(())
+}
+
+/// Notary's `checkRotationInput`.
+pub fn check_rotation(role_name: &str, server_managed: bool) -> Result<(), PublishError> {
+    let remote_ok = matches!(role_name, role::TIMESTAMP | role::SNAPSHOT);
+    let local_ok = matches!(role_name, role::SNAPSHOT | role::TARGETS | role::ROOT);
+    let msg = if !(remote_ok || local_ok) {
+        format!("notary does not currently permit rotating the {role_name} key")
+    } else if server_managed && !remote_ok {
+        format!("notary does not permit the server managing the {role_name} key")
+    } else if !server_managed && !local_ok {
+        format!("notary does not permit the client managing the {role_name} key")
+    } else {
+        return Ok(());
+    };
+    Err(PublishError::Rotate(msg))
+}
+
+/// The key a role lists for `key`: for root a new certificate (`rootCertKey`), else the key.
+fn public_for_role(
+    key: &PrivateKey,
+    role_name: &str,
+    gun: &Gun,
+    now: DateTime<Utc>,
+) -> Result<PublicKey, PublishError> {
+    if role_name == role::ROOT {
+        Ok(root_certificate(key, gun.as_str(), go_time(now))?)
+    } else {
+        Ok(key.public_key().clone())
+    }
+}
+
+/// Notary's `oldKeysForLegacyClientSupport`: the root keys of versions `current` down to
+/// `current - legacy_versions` (all with -1, never below 1), each fetched as `<v>.root.json`;
+/// a version the server cannot give is skipped, one that does not parse is an error. Nothing
+/// when the current root is version 1 or `legacy_versions` is 0.
+fn legacy_root_keys(
+    remote: &mut HttpRemote,
+    repo: &Repo,
+    legacy_versions: i64,
+) -> Result<Vec<PublicKey>, PublishError> {
+    use notarius_tuf::store::RemoteStore as _;
+    let prev = repo.root.as_ref().map_or(0, |r| r.signed.version);
+    let oldest = if legacy_versions == -1 {
+        1
+    } else {
+        prev.saturating_sub(legacy_versions).max(1)
+    };
+    if prev <= 1 || oldest == prev {
+        return Ok(Vec::new());
+    }
+    let mut keys: BTreeMap<String, PublicKey> = BTreeMap::new();
+    let mut v = prev;
+    while v >= oldest {
+        let name = format!("{v}.{}", role::ROOT);
+        v -= 1;
+        let Ok(raw) = remote.get_sized(&name, None) else {
+            continue;
+        };
+        let env = notarius_tuf::metadata::Envelope::parse(role::ROOT, &raw)?;
+        let old: notarius_tuf::metadata::Root = env.decode(role::ROOT)?;
+        if let Ok(r) = old.base_role(role::ROOT) {
+            keys.extend(r.keys);
+        }
+    }
+    Ok(keys.into_values().collect())
 }

@@ -204,6 +204,7 @@ fn we_publish_into_a_repository_notary_created_with_its_own_keys() {
         &gun,
         &mut cs,
         &changes,
+        None,
         Default::default(),
         chrono::Utc::now(),
     )

@@ -186,6 +186,56 @@ fn new_passphrase(
     }
 }
 
+/// Why [`read_key_to_import`] failed, in Notary's words.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadKeyError {
+    #[error("only encrypted root keys may be imported")]
+    RootKeyNotEncrypted,
+    #[error("password invalid, operation has failed.")]
+    PasswordInvalid,
+    #[error("maximum number of passphrase attempts exceeded")]
+    AttemptsExceeded,
+    #[error("{0}")]
+    GiveUp(GiveUp),
+    #[error("{0}")]
+    Key(#[from] KeyError),
+}
+
+/// Notary's `readKey` (`init --rootkey`, `key rotate -k`): the first PEM block of a key file
+/// the user names. A root key must be encrypted (`only encrypted root keys may be imported`);
+/// other roles may be plain. An encrypted key is decrypted as `GetPasswdDecryptBytes` does:
+/// with the *root* passphrase whatever the role, any failure to decrypt asked again, a
+/// retriever that gives up is `password invalid`, more than ten attempts the attempts error.
+pub fn read_key_to_import(
+    pem: &[u8],
+    role_name: &str,
+    retriever: &mut dyn PassphraseRetriever,
+) -> Result<PrivateKey, ReadKeyError> {
+    let file = KeyFile::parse(pem)?;
+    if !file.is_encrypted() {
+        if role_name == role::ROOT {
+            return Err(ReadKeyError::RootKeyNotEncrypted);
+        }
+        return Ok(file.decrypt("")?);
+    }
+    let mut attempt = 0;
+    loop {
+        if attempt > MAX_ATTEMPTS {
+            return Err(ReadKeyError::AttemptsExceeded);
+        }
+        let pass = retriever
+            .passphrase("", role::ROOT, false, attempt)
+            .map_err(|e| match e {
+                GiveUp::NoInput => ReadKeyError::GiveUp(GiveUp::NoInput),
+                _ => ReadKeyError::PasswordInvalid,
+            })?;
+        match file.decrypt(&pass) {
+            Ok(k) => return Ok(k),
+            Err(_) => attempt += 1,
+        }
+    }
+}
+
 /// What an import did: the key IDs written, and the blocks skipped with the reason for each
 /// (Notary reports skipped blocks only when nothing at all was imported).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

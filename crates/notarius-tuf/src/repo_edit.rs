@@ -513,6 +513,7 @@ impl Repo {
         &mut self,
         expires: DateTime<FixedOffset>,
         signers: &[&dyn Signer],
+        extra_keys: &[PublicKey],
     ) -> Result<Vec<u8>> {
         let current = self.get_base_role(role::ROOT)?;
         let mut roles: Vec<BaseRole> = Vec::new();
@@ -527,6 +528,7 @@ impl Repo {
         root.signed.version = next_version(root.signed.version, role::ROOT)?;
         let refs: Vec<&BaseRole> = roles.iter().collect();
         sign_with_roles(&mut root, &refs, signers)?;
+        crate::sign::sign_optional(&mut root, extra_keys, signers)?;
         let bytes = root.to_bytes()?;
         root.raw = Some(bytes.clone());
         self.root = Some(root);
@@ -669,7 +671,10 @@ mod tests {
         let all: [&dyn Signer; 5] = [&k.root, &k.targets, &k.snapshot, &k.timestamp, &k.deleg];
         let mut files = Vec::new();
         if repo.dirty.contains(role::ROOT) {
-            files.push((role::ROOT.to_owned(), repo.sign_root(exp, &all).unwrap()));
+            files.push((
+                role::ROOT.to_owned(),
+                repo.sign_root(exp, &all, &[]).unwrap(),
+            ));
             let v = repo.root.as_ref().unwrap().signed.version;
             server
                 .files

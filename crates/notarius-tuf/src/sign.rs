@@ -67,6 +67,42 @@ pub fn sign_with_roles<T: SignedPart>(
     Ok(())
 }
 
+/// Notary's optional signing keys (`SignRoot`'s `extraSigningKeys`, the old root keys of
+/// `key rotate -l`): each key a signer is held for adds a signature under the key's own ID,
+/// unless one with that ID is there already; keys nobody holds are skipped, as Notary ignores
+/// errors from this pass. Call after [`sign_with_roles`].
+pub fn sign_optional<T: SignedPart>(
+    meta: &mut Signed<T>,
+    keys: &[PublicKey],
+    signers: &[&dyn Signer],
+) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let msg = meta.canonical_signed()?;
+    for key in keys {
+        if meta.signatures.iter().any(|s| s.keyid == key.id()) {
+            continue;
+        }
+        let Some(s) = signers
+            .iter()
+            .find(|s| s.public_key().canonical_id() == key.canonical_id())
+        else {
+            continue;
+        };
+        let Ok((method, sig)) = s.sign(&msg) else {
+            continue;
+        };
+        meta.signatures.push(Signature {
+            keyid: key.id().to_owned(),
+            method,
+            sig,
+        });
+    }
+    meta.touch();
+    Ok(())
+}
+
 /// In-memory Ed25519 and ECDSA P-256 signers for tests of code built on the core.
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing {
