@@ -56,6 +56,8 @@ pub struct HttpRemote {
     agent: ureq::Agent,
     base: String,
     gun: Gun,
+    /// Whether the first request's ping failed (then every request is `client is offline`).
+    offline: std::sync::OnceLock<bool>,
 }
 
 impl HttpRemote {
@@ -95,6 +97,7 @@ impl HttpRemote {
             agent,
             base,
             gun: gun.clone(),
+            offline: std::sync::OnceLock::new(),
         })
     }
 
@@ -115,8 +118,28 @@ impl HttpRemote {
         }
     }
 
+    /// Notary's `tokenAuth` ping, once, before the first request: a server that cannot be
+    /// reached (or answers neither 2xx nor 401 on `/v2/`) makes this remote offline, as Notary
+    /// then uses an `OfflineStore`: every request fails with `client is offline` (which lets an
+    /// update fall back to the cache), after Notary's `could not reach <url>: <error>` on stderr.
+    fn check_online(&self) -> Result<(), StoreError> {
+        let offline = *self.offline.get_or_init(|| match self.ping() {
+            Ok(()) => false,
+            Err(e) => {
+                eprintln!("could not reach {}: {e}", self.base);
+                true
+            }
+        });
+        if offline {
+            Err(StoreError::Offline)
+        } else {
+            Ok(())
+        }
+    }
+
     /// The server-held public key of `role` (`snapshot` or `timestamp`), created on demand.
     pub fn get_key(&self, role: &str) -> Result<Vec<u8>, StoreError> {
+        self.check_online()?;
         let resp = self
             .agent
             .get(&self.meta_url(&format!("{role}.key")))
@@ -127,6 +150,7 @@ impl HttpRemote {
 
     /// A new server-held key for `role` (key rotation to the server).
     pub fn rotate_key(&self, role: &str) -> Result<Vec<u8>, StoreError> {
+        self.check_online()?;
         let resp = self
             .agent
             .post(&self.meta_url(&format!("{role}.key")))
@@ -137,6 +161,7 @@ impl HttpRemote {
 
     /// Publishes `files` (role name → bytes) in one multipart POST, as Notary's client does.
     pub fn set_multi(&self, files: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        self.check_online()?;
         let boundary = format!("notarius{}", crate::changelist::uuid_v4().replace('-', ""));
         let mut body = Vec::new();
         for (role, bytes) in files {
@@ -163,6 +188,7 @@ impl HttpRemote {
 
     /// `DELETE` of the whole GUN on the server.
     pub fn delete_all(&self) -> Result<(), StoreError> {
+        self.check_online()?;
         let resp = self.agent.delete(&self.meta_url("")).call().map_err(net)?;
         read_ok(resp, "DELETE metadata endpoint", MAX_ERROR_SIZE).map(|_| ())
     }
@@ -250,6 +276,7 @@ pub fn server_error_detail(body: &[u8]) -> String {
 
 impl RemoteStore for HttpRemote {
     fn get_sized(&mut self, name: &str, size: Option<u64>) -> Result<Vec<u8>, StoreError> {
+        self.check_online()?;
         let resp = self
             .agent
             .get(&self.meta_url(&format!("{name}.json")))
