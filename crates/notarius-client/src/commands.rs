@@ -96,8 +96,20 @@ impl Context {
         Ok(CryptoService::new(stores, Box::new(retriever)))
     }
 
+    /// The trust server for `gun`, asking (when the server wants a token) for `push,pull`.
     fn remote(&self, gun: &Gun) -> anyhow_like::Result<HttpRemote> {
-        Ok(HttpRemote::new(&self.server, gun, &self.tls)?)
+        self.remote_for(gun, crate::remote::Permission::ReadWrite)
+    }
+
+    /// The trust server for `gun` with the access a command needs; `NOTARY_AUTH` supplies the
+    /// credentials for the token service.
+    fn remote_for(
+        &self,
+        gun: &Gun,
+        permission: crate::remote::Permission,
+    ) -> anyhow_like::Result<HttpRemote> {
+        let auth = std::env::var("NOTARY_AUTH").ok();
+        Ok(HttpRemote::new(&self.server, gun, &self.tls)?.with_access(permission, auth.as_deref()))
     }
 
     fn changelist(&self, gun: &Gun) -> FileChangelist {
@@ -665,7 +677,7 @@ pub fn publish_cmd(ctx: &Context, gun: &str, out: &mut dyn Write) -> CmdResult {
 }
 
 fn read_repo(ctx: &Context, g: &Gun) -> anyhow_like::Result<notarius_tuf::repo::Repo> {
-    let mut remote = ctx.remote(g)?;
+    let mut remote = ctx.remote_for(g, crate::remote::Permission::ReadOnly)?;
     let mut cache = FileCache::new(&ctx.trust_dir, g);
     let opts = UpdateOptions {
         gun: g.to_string(),
@@ -1295,7 +1307,8 @@ pub fn delete(ctx: &Context, gun: &str, remote: bool, out: &mut dyn Write) -> Cm
     let g = ctx.gun(gun)?;
     writeln!(out, "Deleting trust data for repository {g}")?;
     if remote {
-        ctx.remote(&g)?.delete_all()?;
+        ctx.remote_for(&g, crate::remote::Permission::Admin)?
+            .delete_all()?;
     }
     let dir = ctx.trust_dir.join("tuf").join(g.as_str());
     match std::fs::remove_dir_all(&dir) {
@@ -1410,7 +1423,7 @@ pub fn key_rotate(
         }
         added.push(k.id().to_owned());
     }
-    let mut remote = ctx.remote(&g)?;
+    let mut remote = ctx.remote_for(&g, crate::remote::Permission::Admin)?;
     let mut cache = FileCache::new(&ctx.trust_dir, &g);
     let result = crate::publish::rotate_key(
         &mut remote,

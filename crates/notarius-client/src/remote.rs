@@ -51,6 +51,29 @@ fn read_pem_certs(path: &Path) -> Result<Vec<Certificate<'static>>, RemoteSetupE
     Ok(certs)
 }
 
+/// What a command may do on the server, as Notary's transports ask for it in a token scope:
+/// `pull` (read-only), `push,pull` (publish), `*` (delete, key rotation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Permission {
+    ReadOnly,
+    #[default]
+    ReadWrite,
+    Admin,
+}
+
+impl Permission {
+    pub fn actions(self) -> &'static str {
+        match self {
+            Permission::ReadOnly => "pull",
+            Permission::ReadWrite => "push,pull",
+            Permission::Admin => "*",
+        }
+    }
+}
+
+/// Bytes of a token response read at most.
+const MAX_TOKEN_RESPONSE: u64 = 1 << 20;
+
 /// One GUN on one trust server.
 pub struct HttpRemote {
     agent: ureq::Agent,
@@ -58,6 +81,11 @@ pub struct HttpRemote {
     gun: Gun,
     /// Whether the first request's ping failed (then every request is `client is offline`).
     offline: std::sync::OnceLock<bool>,
+    permission: Permission,
+    /// `user:password` for the token service (`NOTARY_AUTH`, decoded).
+    credentials: Option<zeroize::Zeroizing<String>>,
+    /// The bearer token, when the server asked for one.
+    token: std::sync::OnceLock<Option<zeroize::Zeroizing<String>>>,
 }
 
 impl HttpRemote {
@@ -98,22 +126,104 @@ impl HttpRemote {
             base,
             gun: gun.clone(),
             offline: std::sync::OnceLock::new(),
+            permission: Permission::default(),
+            credentials: None,
+            token: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The access this remote asks for, and the credentials for the token service (Notary's
+    /// `NOTARY_AUTH`: base64 of `user:password`). Read-only access is asked for anonymously, as
+    /// Notary does.
+    pub fn with_access(mut self, permission: Permission, notary_auth: Option<&str>) -> Self {
+        self.permission = permission;
+        self.credentials = notary_auth.and_then(|b| {
+            use base64::Engine as _;
+            let raw = zeroize::Zeroizing::new(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()?,
+            );
+            let s = std::str::from_utf8(&raw).ok()?;
+            s.contains(':')
+                .then(|| zeroize::Zeroizing::new(s.to_owned()))
+        });
+        self
+    }
+
+    /// Adds the bearer token, if there is one.
+    fn authed<B>(&self, rb: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match self.token.get().and_then(|t| t.as_ref()) {
+            Some(t) => rb.header("Authorization", &format!("Bearer {}", t.as_str())),
+            None => rb,
+        }
+    }
+
+    /// Fetches a token from the realm a `WWW-Authenticate: Bearer` challenge names, for this
+    /// GUN with this remote's actions. `None` when that fails: the requests then meet the
+    /// server's 401 and say so.
+    fn fetch_token(&self, challenge: &str) -> Option<zeroize::Zeroizing<String>> {
+        let params = parse_challenge(challenge)?;
+        let realm = params.iter().find(|(k, _)| k == "realm")?.1.clone();
+        let mut url = format!(
+            "{realm}{}scope={}",
+            if realm.contains('?') { '&' } else { '?' },
+            url_escape(&format!(
+                "repository:{}:{}",
+                self.gun,
+                self.permission.actions()
+            ))
+        );
+        if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
+            url.push_str(&format!("&service={}", url_escape(service)));
+        }
+        let mut req = self.agent.get(&url);
+        if self.permission != Permission::ReadOnly
+            && let Some(c) = &self.credentials
+        {
+            use base64::Engine as _;
+            let user = c.split(':').next().unwrap_or("");
+            url.push_str(&format!("&account={}", url_escape(user)));
+            req = self.agent.get(&url).header(
+                "Authorization",
+                &format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(c.as_bytes())
+                ),
+            );
+        }
+        let mut resp = req.call().ok()?;
+        if resp.status().as_u16() != 200 {
+            return None;
+        }
+        let body = read_limited(&mut resp, MAX_TOKEN_RESPONSE).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        v["token"]
+            .as_str()
+            .or_else(|| v["access_token"].as_str())
+            .filter(|t| !t.is_empty())
+            .map(|t| zeroize::Zeroizing::new(t.to_owned()))
     }
 
     fn meta_url(&self, file: &str) -> String {
         format!("{}/v2/{}/_trust/tuf/{}", self.base, self.gun, file)
     }
 
-    /// `GET /v2/` as Notary's ping: is the server there?
-    pub fn ping(&self) -> Result<(), StoreError> {
+    /// `GET /v2/` as Notary's ping: is the server there? Returns its bearer challenge, if any.
+    pub fn ping(&self) -> Result<Option<String>, StoreError> {
         let resp = self
             .agent
             .get(&format!("{}/v2/", self.base))
             .call()
             .map_err(net)?;
         match resp.status().as_u16() {
-            200..=299 | 401 => Ok(()),
+            200..=299 => Ok(None),
+            401 => Ok(resp
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| v.len() >= 7 && v[..7].eq_ignore_ascii_case("bearer "))
+                .map(str::to_owned)),
             code => Err(StoreError::ServerUnavailable { code }),
         }
     }
@@ -124,7 +234,11 @@ impl HttpRemote {
     /// update fall back to the cache), after Notary's `could not reach <url>: <error>` on stderr.
     fn check_online(&self) -> Result<(), StoreError> {
         let offline = *self.offline.get_or_init(|| match self.ping() {
-            Ok(()) => false,
+            Ok(challenge) => {
+                let token = challenge.and_then(|c| self.fetch_token(&c));
+                let _ = self.token.set(token);
+                false
+            }
             Err(e) => {
                 eprintln!("could not reach {}: {e}", self.base);
                 true
@@ -141,8 +255,7 @@ impl HttpRemote {
     pub fn get_key(&self, role: &str) -> Result<Vec<u8>, StoreError> {
         self.check_online()?;
         let resp = self
-            .agent
-            .get(&self.meta_url(&format!("{role}.key")))
+            .authed(self.agent.get(&self.meta_url(&format!("{role}.key"))))
             .call()
             .map_err(net)?;
         read_ok(resp, &format!("{role} key"), MAX_KEY_SIZE)
@@ -152,8 +265,7 @@ impl HttpRemote {
     pub fn rotate_key(&self, role: &str) -> Result<Vec<u8>, StoreError> {
         self.check_online()?;
         let resp = self
-            .agent
-            .post(&self.meta_url(&format!("{role}.key")))
+            .authed(self.agent.post(&self.meta_url(&format!("{role}.key"))))
             .send_empty()
             .map_err(net)?;
         read_ok(resp, &format!("{role} key"), MAX_KEY_SIZE)
@@ -175,8 +287,7 @@ impl HttpRemote {
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let resp = self
-            .agent
-            .post(&self.meta_url(""))
+            .authed(self.agent.post(&self.meta_url("")))
             .header(
                 "Content-Type",
                 &format!("multipart/form-data; boundary={boundary}"),
@@ -189,9 +300,56 @@ impl HttpRemote {
     /// `DELETE` of the whole GUN on the server.
     pub fn delete_all(&self) -> Result<(), StoreError> {
         self.check_online()?;
-        let resp = self.agent.delete(&self.meta_url("")).call().map_err(net)?;
+        let resp = self
+            .authed(self.agent.delete(&self.meta_url("")))
+            .call()
+            .map_err(net)?;
         read_ok(resp, "DELETE metadata endpoint", MAX_ERROR_SIZE).map(|_| ())
     }
+}
+
+/// `key="value"` pairs of a `Bearer …` challenge.
+fn parse_challenge(h: &str) -> Option<Vec<(String, String)>> {
+    let rest = h.get(7..)?;
+    let mut out = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        if key.is_empty() {
+            break;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            value = chars.by_ref().take_while(|c| *c != ',').collect();
+        }
+        out.push((key.trim().to_ascii_lowercase(), value));
+    }
+    Some(out)
+}
+
+/// Percent-encodes a query value.
+fn url_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn net(e: ureq::Error) -> StoreError {
@@ -278,8 +436,7 @@ impl RemoteStore for HttpRemote {
     fn get_sized(&mut self, name: &str, size: Option<u64>) -> Result<Vec<u8>, StoreError> {
         self.check_online()?;
         let resp = self
-            .agent
-            .get(&self.meta_url(&format!("{name}.json")))
+            .authed(self.agent.get(&self.meta_url(&format!("{name}.json"))))
             .call()
             .map_err(net)?;
         read_ok(resp, name, size.unwrap_or(MAX_DOWNLOAD_SIZE))
@@ -296,6 +453,24 @@ impl RemoteStore for HttpRemote {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bearer_challenges_parse() {
+        let p = parse_challenge(
+            "Bearer realm=\"https://auth.example/token\",service=\"notary\",scope=\"repository:a/b:pull,push\",error=\"invalid_token\"",
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            vec![
+                ("realm".into(), "https://auth.example/token".into()),
+                ("service".into(), "notary".into()),
+                ("scope".into(), "repository:a/b:pull,push".into()),
+                ("error".into(), "invalid_token".into()),
+            ]
+        );
+        assert_eq!(url_escape("repository:a/b:*"), "repository%3Aa%2Fb%3A%2A");
+    }
 
     #[test]
     fn validation_errors_read_like_notarys() {

@@ -150,10 +150,7 @@ fn token_service(iss: Arc<Issuer>) -> String {
             let mut access = Vec::new();
             for kv in path.split_once('?').map(|x| x.1).unwrap_or("").split('&') {
                 if let Some(scope) = kv.strip_prefix("scope=") {
-                    let scope = scope
-                        .replace("%3A", ":")
-                        .replace("%2F", "/")
-                        .replace("%2C", ",");
+                    let scope = percent_decode(scope);
                     let mut it = scope.splitn(3, ':');
                     let (t, n, a) = (
                         it.next().unwrap_or(""),
@@ -453,6 +450,9 @@ fn notary_and_docker_fetch_tokens_by_our_challenge() {
     let list = ok(notary(&["list", gun], Some("reader")), "list as reader");
     assert!(list.contains("v1"), "{list}");
 
+    // Our client follows the same challenge with the same NOTARY_AUTH.
+    notarius_follows_the_challenge(&srv);
+
     if !have("docker") {
         assert!(!ci(), "the docker CLI is needed");
         return;
@@ -497,4 +497,95 @@ fn notary_and_docker_fetch_tokens_by_our_challenge() {
     assert!(out.contains("Successfully added signer: bob"), "{out}");
     let out = ok(docker(&["trust", "inspect", image]), "docker inspect");
     assert!(out.contains("\"Name\": \"bob\""), "{out}");
+}
+
+/// The `notarius` binary of this build (built with the workspace; absent when only this
+/// package was built).
+fn notarius_bin() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.parent()?.parent()?.join("notarius");
+    bin.is_file().then_some(bin)
+}
+
+fn notarius_follows_the_challenge(srv: &TestServer) {
+    let Some(bin) = notarius_bin() else {
+        assert!(
+            !ci(),
+            "target/<profile>/notarius is needed (run the workspace's tests)"
+        );
+        eprintln!("SKIPPED: the notarius binary is not built");
+        return;
+    };
+    let trust = tempfile::tempdir().unwrap();
+    let gun = "example.com/auth/ours";
+    let payload = trust.path().join("payload");
+    std::fs::write(&payload, b"ours").unwrap();
+    let run = |args: &[&str], user: Option<&str>| {
+        let mut c = Command::new(&bin);
+        c.arg("-d")
+            .arg(trust.path())
+            .args(["-s", &srv.url, "--tlscacert"])
+            .arg(&srv.ca);
+        c.args(args)
+            .env("NOTARY_ROOT_PASSPHRASE", "rootpass1")
+            .env("NOTARY_TARGETS_PASSPHRASE", "targetspass1")
+            .env("NOTARY_SNAPSHOT_PASSPHRASE", "snapshotpass1")
+            .env_remove("NOTARY_AUTH")
+            .env("HOME", trust.path());
+        if let Some(u) = user {
+            c.env("NOTARY_AUTH", STANDARD.encode(format!("{u}:secret")));
+        }
+        c.output().unwrap()
+    };
+    let denied = run(&["init", "-p", gun], None);
+    assert!(!denied.status.success(), "{}", text(&denied));
+    assert!(text(&denied).contains("401"), "{}", text(&denied));
+    let denied = run(&["init", "-p", gun], Some("reader"));
+    assert!(
+        !denied.status.success(),
+        "a pull-only user cannot publish: {}",
+        text(&denied)
+    );
+    ok(
+        run(&["init", "-p", gun], Some("alice")),
+        "notarius init -p as alice",
+    );
+    ok(
+        run(
+            &["add", "-p", gun, "v1", payload.to_str().unwrap()],
+            Some("alice"),
+        ),
+        "notarius add as alice",
+    );
+    let list = ok(run(&["list", gun], None), "notarius list, anonymous pull");
+    assert!(list.contains("v1"), "{list}");
+    let denied = run(&["delete", gun, "--remote"], Some("reader"));
+    assert!(!denied.status.success(), "{}", text(&denied));
+    ok(
+        run(&["delete", gun, "--remote"], Some("alice")),
+        "notarius delete --remote as alice",
+    );
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match (b[i], b.get(i + 1..i + 3)) {
+            (b'%', Some(h)) => {
+                out.push(u8::from_str_radix(std::str::from_utf8(h).unwrap(), 16).unwrap());
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
 }
