@@ -66,6 +66,32 @@ fn scenario(backend: Backend) {
     assert!(list.contains("v1") && list.contains("targets"), "{list}");
     let lookup = ok(notary(publisher, &srv, &["lookup", gun, "v1"]), "lookup");
     assert!(lookup.starts_with("v1 sha256:"), "{lookup}");
+    let verified = publisher.join("verified");
+    ok(
+        notary(
+            publisher,
+            &srv,
+            &[
+                "verify",
+                gun,
+                "v1",
+                "-i",
+                payload,
+                "-o",
+                verified.to_str().unwrap(),
+            ],
+        ),
+        "verify",
+    );
+    assert_eq!(std::fs::read(&verified).unwrap(), b"release bits");
+    let tampered = publisher.join("tampered");
+    std::fs::write(&tampered, b"release bitz").unwrap();
+    let bad = notary(
+        publisher,
+        &srv,
+        &["verify", gun, "v1", "-i", tampered.to_str().unwrap()],
+    );
+    assert!(!bad.status.success(), "a tampered payload verified");
 
     // A reader that has never seen the repository: bootstraps from the server alone.
     let reader_dir = tempfile::tempdir().unwrap();
