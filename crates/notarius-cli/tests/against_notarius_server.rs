@@ -21,7 +21,20 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let data = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap())
+    }
+
+    /// Stops this server and starts another on the same data (a restart).
+    fn restart(mut self) -> Server {
+        if let Some(r) = self.running.take() {
+            self.rt.block_on(r.shutdown());
+        }
+        let data = std::mem::replace(&mut self._data, tempfile::tempdir().unwrap());
+        drop(self);
+        Self::start_in(data)
+    }
+
+    fn start_in(data: tempfile::TempDir) -> Server {
         let mut cfg = Config::embedded(data.path());
         cfg.server.http_addr = "127.0.0.1:0".into();
         cfg.logging.level = "error".into();
@@ -203,7 +216,7 @@ fn the_loser_of_a_publish_race_is_told_and_retries() {
 
 #[test]
 fn rolled_back_server_data_is_refused_and_changes_nothing() {
-    let srv = Server::start();
+    let mut srv = Server::start();
     let t = tempfile::tempdir().unwrap();
     let gun = "example.com/ours/rollback";
     let payload = t.path().join("payload");
@@ -227,10 +240,12 @@ fn rolled_back_server_data_is_refused_and_changes_nothing() {
     let before = snapshot(t.path());
 
     // The server forgets its newest publish: it now serves older, validly signed data.
+    // The server is restored from an older backup: it now serves older, validly signed data.
     srv.tamper(
         "DELETE FROM tuf_files WHERE role IN ('timestamp', 'snapshot', 'targets') \
          AND version = (SELECT MAX(version) FROM tuf_files f WHERE f.role = tuf_files.role)",
     );
+    srv = srv.restart();
     let o = notarius(t.path(), &srv, &["list", gun]);
     assert!(!o.status.success(), "a rollback was accepted: {}", text(&o));
     assert!(text(&o).contains("lower than"), "{}", text(&o));

@@ -23,6 +23,11 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Row};
 
+/// How long this process trusts its memory of a GUN's newest timestamp on SQLite, which is
+/// meant for one server process: should another process write the same file after all, its
+/// publish shows within this time.
+pub const NEWEST_TS_TTL: Duration = Duration::from_secs(1);
+
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -116,6 +121,12 @@ macro_rules! on_pool {
 
 pub struct Store {
     pool: Pool,
+    /// SQLite belongs to one server process, which sees every write to it: the newest
+    /// timestamp of each GUN is remembered until this process writes the GUN again.
+    newest_ts: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Stored)>>,
+    writes: std::sync::atomic::AtomicU64,
+    /// Keeps the `memory` backend's database alive whatever the pool does.
+    _keeper: Option<tokio::sync::Mutex<sqlx::SqliteConnection>>,
     cache: cache::Cache,
     /// SQLite has one writer at a time; queueing writers here instead of in SQLite's busy
     /// handler keeps a read-then-insert transaction from failing with SQLITE_BUSY.
@@ -134,10 +145,23 @@ impl Store {
     /// Connects by backend name as notary-server's config spells it: `sqlite3`/`sqlite`
     /// (a file path or `sqlite:` URL), `memory` (an in-memory SQLite), `postgres`, `mysql`.
     pub async fn connect(backend: &str, url: &str) -> Result<Store> {
+        let mut keeper = None;
         let pool = match backend {
             "memory" => {
-                let opts = SqliteConnectOptions::from_str("sqlite::memory:")?;
-                // One connection: every connection to `:memory:` is a database of its own.
+                // A named, shared in-memory database, held open by a connection of its own:
+                // the pool may drop and reopen its connection (a request cancelled mid-query
+                // does that), and a private `:memory:` database would vanish with it.
+                let mut name = [0u8; 12];
+                ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut name)
+                    .map_err(|_| StorageError::BadQuery("no randomness".into()))?;
+                let opts = SqliteConnectOptions::new()
+                    .filename(format!("file:notarius-memory-{}", hex::encode(name)))
+                    .in_memory(true)
+                    .shared_cache(true);
+                keeper = Some(tokio::sync::Mutex::new(
+                    sqlx::ConnectOptions::connect(&opts).await?,
+                ));
+                // One pooled connection: writers never meet shared-cache table locks.
                 Pool::Sqlite(
                     SqlitePoolOptions::new()
                         .max_connections(1)
@@ -195,6 +219,9 @@ impl Store {
         };
         let store = Store {
             pool,
+            newest_ts: Default::default(),
+            writes: Default::default(),
+            _keeper: keeper,
             cache: Default::default(),
             write_lock: tokio::sync::Mutex::new(()),
         };
@@ -254,6 +281,37 @@ impl Store {
 
     /// The highest version of a role (Notary's `SQLStorage.GetCurrent`).
     pub async fn latest(&self, gun: &str, role: &str) -> Result<Stored> {
+        let remember = role == role::TIMESTAMP && self.dialect() == Dialect::Sqlite;
+        let generation = self.writes.load(std::sync::atomic::Ordering::SeqCst);
+        if remember
+            && let Some((at, s)) = self.newest_ts.lock().expect("not poisoned").get(gun)
+            && at.elapsed() < NEWEST_TS_TTL
+        {
+            return Ok(s.clone());
+        }
+        let found = self.latest_from_db(gun, role).await?;
+        // Only what no write has overtaken since the query began is remembered.
+        if remember {
+            let mut m = self.newest_ts.lock().expect("not poisoned");
+            if self.writes.load(std::sync::atomic::Ordering::SeqCst) == generation {
+                if m.len() >= cache::MAX_PARSED {
+                    m.clear();
+                }
+                m.insert(gun.to_owned(), (std::time::Instant::now(), found.clone()));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Forgets what this process remembered of `gun` after writing it.
+    fn written(&self, gun: &str) {
+        let mut m = self.newest_ts.lock().expect("not poisoned");
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        m.remove(gun);
+    }
+
+    async fn latest_from_db(&self, gun: &str, role: &str) -> Result<Stored> {
         let q = self.sql(
             "SELECT updated_at, data FROM tuf_files WHERE gun = ? AND role = ? \
              AND deleted_at IS NULL ORDER BY version DESC LIMIT 1",
@@ -430,6 +488,7 @@ impl Store {
             }
             tx.commit().await?;
         });
+        self.written(gun);
         Ok(())
     }
 
@@ -450,6 +509,7 @@ impl Store {
             tx.commit().await?;
         });
         self.cache.forget_gun(gun);
+        self.written(gun);
         Ok(())
     }
 
@@ -681,6 +741,30 @@ pub fn mysql_url(dsn: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `memory` backend's database outlives the pool's connection and is private to
+    /// its store.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_memory_backend_is_one_database_per_store() {
+        let s = Store::connect("memory", "").await.unwrap();
+        let up = |v: &[u8]| MetaUpdate {
+            role: "timestamp".into(),
+            version: 1,
+            data: v.to_vec(),
+        };
+        s.update_many("g", &[up(b"t")]).await.unwrap();
+        on_pool!(s, p => {
+            // Reconnect the pool's only connection, as sqlx does after a broken query.
+            let mut c = p.acquire().await.unwrap();
+            c.close_on_drop();
+        });
+        assert_eq!(s.latest_from_db("g", "timestamp").await.unwrap().data, b"t");
+        let other = Store::connect("memory", "").await.unwrap();
+        assert!(matches!(
+            other.latest("g", "timestamp").await,
+            Err(StorageError::NotFound)
+        ));
+    }
 
     #[test]
     fn go_mysql_dsns_become_urls() {
