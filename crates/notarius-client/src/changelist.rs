@@ -208,7 +208,7 @@ impl FileChangelist {
         uuid: &str,
     ) -> Result<String, ChangelistError> {
         let name = format!("{now_nanos:020}_{uuid}.change");
-        fsutil::write_private_atomic(&self.dir.join(&name), &change.to_go_json())
+        fsutil::write_private_atomic_unsynced(&self.dir.join(&name), &change.to_go_json())
             .map_err(|e| self.io(e))?;
         Ok(name)
     }

@@ -29,6 +29,17 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 
 /// Writes `bytes` to `path` atomically with mode 0600.
 pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_private_atomic_with(path, bytes, true)
+}
+
+/// As [`write_private_atomic`], without waiting for the disk: still never half a file, but a
+/// crash may lose the write. For files that are cheap to lose and written by the thousand
+/// (staged changes: Notary does not sync them either).
+pub fn write_private_atomic_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_private_atomic_with(path, bytes, false)
+}
+
+fn write_private_atomic_with(path: &Path, bytes: &[u8], durable: bool) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("path has no parent directory"))?;
@@ -54,10 +65,12 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
             .mode(0o600)
             .open(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, path)?;
         // Make the rename itself durable.
-        if let Ok(d) = fs::File::open(dir) {
+        if durable && let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
         Ok(())
