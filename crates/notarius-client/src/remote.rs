@@ -216,14 +216,20 @@ impl HttpRemote {
             .get(&format!("{}/v2/", self.base))
             .call()
             .map_err(net)?;
-        match resp.status().as_u16() {
+        let status = resp.status().as_u16();
+        let challenge = resp
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() >= 7 && v[..7].eq_ignore_ascii_case("bearer "))
+            .map(str::to_owned);
+        // Reading the (small) body hands the connection back for the requests that follow,
+        // instead of a second TCP and TLS handshake.
+        let mut resp = resp;
+        let _ = read_limited(&mut resp, MAX_ERROR_SIZE);
+        match status {
             200..=299 => Ok(None),
-            401 => Ok(resp
-                .headers()
-                .get("www-authenticate")
-                .and_then(|v| v.to_str().ok())
-                .filter(|v| v.len() >= 7 && v[..7].eq_ignore_ascii_case("bearer "))
-                .map(str::to_owned)),
+            401 => Ok(challenge),
             code => Err(StoreError::ServerUnavailable { code }),
         }
     }
