@@ -4,77 +4,18 @@
 //! fallback to plain HTTP.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use rustls::ServerConfig;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::WebPkiClientVerifier;
+use notarius_tls::file_err;
+pub use notarius_tls::{TlsError, load_certs, load_key, provider};
 
-#[derive(Debug, thiserror::Error)]
-pub enum TlsError {
-    #[error("{path}: {msg}")]
-    File { path: String, msg: String },
-    #[error("TLS configuration: {0}")]
-    Config(String),
-}
-
-fn file_err(path: &Path, msg: impl std::fmt::Display) -> TlsError {
-    TlsError::File {
-        path: path.display().to_string(),
-        msg: msg.to_string(),
-    }
-}
-
-pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| file_err(path, e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| file_err(path, e))?;
-    if certs.is_empty() {
-        return Err(file_err(path, "no certificate found"));
-    }
-    Ok(certs)
-}
-
-pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| file_err(path, e))
-}
-
-/// A server configuration offering HTTP/2 and HTTP/1.1; with `client_ca`, every client must
-/// present a certificate issued by it.
+/// The server's configuration: HTTP/2 and HTTP/1.1; with `client_ca`, every client must present
+/// a certificate issued by it.
 pub fn server_config(
     cert: &Path,
     key: &Path,
     client_ca: Option<&Path>,
-) -> Result<ServerConfig, TlsError> {
-    let certs = load_certs(cert)?;
-    let key = load_key(key)?;
-    let builder = ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Config(e.to_string()))?;
-    let builder = match client_ca {
-        Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for c in load_certs(ca)? {
-                roots.add(c).map_err(|e| file_err(ca, e))?;
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-                .build()
-                .map_err(|e| TlsError::Config(e.to_string()))?;
-            builder.with_client_cert_verifier(verifier)
-        }
-        None => builder.with_no_client_auth(),
-    };
-    let mut cfg = builder
-        .with_single_cert(certs, key)
-        .map_err(|e| TlsError::Config(format!("certificate and key do not match: {e}")))?;
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(cfg)
+) -> Result<rustls::ServerConfig, TlsError> {
+    notarius_tls::server_config(cert, key, client_ca, &[b"h2", b"http/1.1"])
 }
 
 /// Paths of the generated TLS material in a data directory.
