@@ -5,6 +5,8 @@
 //! Without the Debian `notary` package or the scripts a test may skip, except under `CI=true`,
 //! where a missing peer is a failure.
 
+pub mod db;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

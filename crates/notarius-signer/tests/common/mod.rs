@@ -1,6 +1,6 @@
 //! Shared fixtures: a fresh database per test, generated PKI (good and bad client
 //! certificates), notarius-signer in-process or as a process, and a gRPC client.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -12,129 +12,31 @@ use std::time::{Duration, Instant};
 
 use notarius_signer::client::{self, HealthClient, KeyManagementClient, SignerClient};
 use notarius_signer::{Config, Passphrases, Running};
-use sqlx::{AssertSqlSafe, Connection};
 use zeroize::Zeroizing;
 
-pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-pub const MYSQL_ADMIN: &str = "mysql://root@127.0.0.1:3306/test";
+pub use notarius_testpeer::ci;
+pub use notarius_testpeer::db::{ALL, Backend, available};
+
 pub const ALIAS: &str = "testalias";
 pub const PASSPHRASE: &str = "test-signer-passphrase";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-    MySql,
-}
-
-pub const ALL: [Backend; 3] = [Backend::Sqlite, Backend::Postgres, Backend::MySql];
-
-pub fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Whether the backend's service is there; a skip note otherwise, a failure under CI.
-pub fn available(b: Backend) -> bool {
-    let addr = match b {
-        Backend::Sqlite => return true,
-        Backend::Postgres => "127.0.0.1:5432",
-        Backend::MySql => "127.0.0.1:3306",
-    };
-    if std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2)).is_ok()
-    {
-        return true;
-    }
-    let msg = format!("{b:?} is not running on {addr}");
-    assert!(!ci(), "{msg}");
-    eprintln!("SKIPPED: {msg}");
-    false
-}
-
-/// A database of its own, dropped with this value.
-pub struct TestDb {
-    pub backend: Backend,
-    pub name: String,
-    pub url: String,
-    _dir: tempfile::TempDir,
-}
-
-fn unique_name() -> String {
-    let mut b = [0u8; 6];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).unwrap();
-    format!("notarius_sg_{}", hex::encode(b))
-}
-
-pub fn admin(sql: String, backend: Backend) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        match backend {
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(PG_ADMIN).await.unwrap();
-                sqlx::query(AssertSqlSafe(sql))
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
-            }
-            Backend::MySql => {
-                let mut c = sqlx::MySqlConnection::connect(MYSQL_ADMIN).await.unwrap();
-                sqlx::query(AssertSqlSafe(sql))
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
-            }
-            Backend::Sqlite => {}
-        }
-    });
-}
+/// A database of its own for one test (MySQL as a Go DSN, as notary-signer's configs write it).
+pub struct TestDb(notarius_testpeer::db::TestDb);
 
 impl TestDb {
     pub fn new(backend: Backend) -> TestDb {
-        let dir = tempfile::tempdir().unwrap();
-        let name = unique_name();
-        let url = match backend {
-            Backend::Sqlite => dir.path().join("signer.db").display().to_string(),
-            Backend::Postgres => {
-                admin(format!("CREATE DATABASE {name}"), backend);
-                format!("postgres://postgres@127.0.0.1:5432/{name}")
-            }
-            Backend::MySql => {
-                admin(format!("CREATE DATABASE {name}"), backend);
-                format!("root@tcp(127.0.0.1:3306)/{name}?parseTime=True")
-            }
-        };
-        TestDb {
+        TestDb(notarius_testpeer::db::TestDb::create(
             backend,
-            name,
-            url,
-            _dir: dir,
-        }
-    }
-
-    pub fn backend_name(&self) -> &'static str {
-        match self.backend {
-            Backend::Sqlite => "sqlite3",
-            Backend::Postgres => "postgres",
-            Backend::MySql => "mysql",
-        }
+            "notarius_sg",
+            true,
+        ))
     }
 }
 
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match self.backend {
-            Backend::Sqlite => {}
-            Backend::Postgres => admin(
-                format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-                self.backend,
-            ),
-            Backend::MySql => admin(
-                format!("DROP DATABASE IF EXISTS {}", self.name),
-                self.backend,
-            ),
-        }
+impl std::ops::Deref for TestDb {
+    type Target = notarius_testpeer::db::TestDb;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
