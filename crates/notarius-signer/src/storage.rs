@@ -6,23 +6,11 @@
 //! the passphrase of the row's `passphrase_alias`. Rows Notary soft-deleted (`deleted_at` set)
 //! are ignored, as gorm ignores them.
 
-use std::str::FromStr;
-use std::time::Duration;
-
 use chrono::{NaiveDateTime, Utc};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
 use sqlx::{AssertSqlSafe, Row};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-    MySql,
-}
+use notarius_sql::{Database, on_pool};
+pub use notarius_sql::{Dialect, mysql_url};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -61,26 +49,8 @@ impl std::fmt::Debug for KeyRecord {
     }
 }
 
-enum Pool {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-    MySql(MySqlPool),
-}
-
-macro_rules! on_pool {
-    ($self:expr, $p:ident => $body:expr) => {
-        match &$self.pool {
-            Pool::Sqlite($p) => $body,
-            Pool::Postgres($p) => $body,
-            Pool::MySql($p) => $body,
-        }
-    };
-}
-
 pub struct Store {
-    pool: Pool,
-    /// SQLite has one writer at a time: writers queue here, not in SQLite's busy handler.
-    write_lock: tokio::sync::Mutex<()>,
+    db: Database,
 }
 
 fn now() -> NaiveDateTime {
@@ -150,114 +120,44 @@ const COLUMNS: &str = "key_id, algorithm, passphrase_alias, public, private, gun
 impl Store {
     /// Connects by backend name as notary-signer's config spells it.
     pub async fn connect(backend: &str, url: &str) -> Result<Store> {
-        let pool = match backend {
-            "memory" => {
-                let opts = SqliteConnectOptions::from_str("sqlite::memory:")?;
-                Pool::Sqlite(
-                    SqlitePoolOptions::new()
-                        .max_connections(1)
-                        .min_connections(1)
-                        .idle_timeout(None)
-                        .max_lifetime(None)
-                        .connect_with(opts)
-                        .await?,
-                )
-            }
-            "sqlite" | "sqlite3" => {
-                let opts = if url.starts_with("sqlite:") {
-                    SqliteConnectOptions::from_str(url)?
-                } else {
-                    SqliteConnectOptions::new().filename(url)
-                };
-                let opts = opts
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10));
-                Pool::Sqlite(
-                    SqlitePoolOptions::new()
-                        .max_connections(8)
-                        .connect_with(opts)
-                        .await?,
-                )
-            }
-            "postgres" => Pool::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(PgConnectOptions::from_str(url)?)
-                    .await?,
-            ),
-            "mysql" => Pool::MySql(
-                MySqlPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(MySqlConnectOptions::from_str(&mysql_url(url))?)
-                    .await?,
-            ),
-            other => {
-                return Err(StorageError::BadQuery(format!(
-                    "unsupported storage backend {other:?} (use sqlite3, memory, postgres or mysql)"
-                )));
-            }
-        };
-        let store = Store {
-            pool,
-            write_lock: tokio::sync::Mutex::new(()),
-        };
+        let db = Database::connect(backend, url).await.map_err(|e| match e {
+            notarius_sql::ConnectError::Unsupported(b) => StorageError::BadQuery(format!(
+                "unsupported storage backend {b:?} (use sqlite3, memory, postgres or mysql)"
+            )),
+            notarius_sql::ConnectError::Db(e) => e.into(),
+        })?;
+        let store = Store { db };
         let ddl = match store.dialect() {
             Dialect::Sqlite => SQLITE,
             Dialect::Postgres => POSTGRES,
             Dialect::MySql => MYSQL,
         };
         for stmt in ddl {
-            on_pool!(store, p => { sqlx::query(*stmt).execute(p).await?; });
+            on_pool!(&store.db.pool, p => { sqlx::query(*stmt).execute(p).await?; });
         }
         Ok(store)
     }
 
     pub fn dialect(&self) -> Dialect {
-        match self.pool {
-            Pool::Sqlite(_) => Dialect::Sqlite,
-            Pool::Postgres(_) => Dialect::Postgres,
-            Pool::MySql(_) => Dialect::MySql,
-        }
+        self.db.dialect()
     }
 
     /// `?` placeholders as the dialect wants them; quoted identifiers for `public`/`private`.
     fn sql(&self, q: &str) -> String {
-        let q = match self.dialect() {
+        match self.dialect() {
             Dialect::MySql => q.replace("\"", "`"),
-            _ => q.to_owned(),
-        };
-        if self.dialect() != Dialect::Postgres {
-            return q;
+            _ => self.db.placeholders(q),
         }
-        let mut out = String::with_capacity(q.len() + 8);
-        let mut n = 0;
-        for c in q.chars() {
-            if c == '?' {
-                n += 1;
-                out.push('$');
-                out.push_str(&n.to_string());
-            } else {
-                out.push(c);
-            }
-        }
-        out
     }
 
     async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.pool {
-            Pool::Sqlite(_) => Some(self.write_lock.lock().await),
-            _ => None,
-        }
+        self.db.write_guard().await
     }
 
     /// notary-signer's health check: the table is there and answers.
     pub async fn health(&self) -> Result<()> {
         let q = "SELECT 1 FROM private_keys LIMIT 1";
-        on_pool!(self, p => { sqlx::query(q).fetch_optional(p).await?; });
+        on_pool!(&self.db.pool, p => { sqlx::query(q).fetch_optional(p).await?; });
         Ok(())
     }
 
@@ -269,7 +169,7 @@ impl Store {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         );
         let t = now();
-        on_pool!(self, p => {
+        on_pool!(&self.db.pool, p => {
             sqlx::query(AssertSqlSafe(q.as_str()))
                 .bind(t).bind(t).bind(&k.key_id)
                 .bind(crate::jwe::ENCRYPTION_ALG).bind(crate::jwe::KEYWRAP_ALG)
@@ -283,7 +183,7 @@ impl Store {
 
     async fn query_keys(&self, q: &str, binds: &[&str]) -> Result<Vec<KeyRecord>> {
         let q = self.sql(q);
-        on_pool!(self, p => {
+        on_pool!(&self.db.pool, p => {
             let mut query = sqlx::query(AssertSqlSafe(q.as_str()));
             for b in binds {
                 query = query.bind(*b);
@@ -361,7 +261,7 @@ impl Store {
         let _guard = self.write_guard().await;
         let q = self.sql("UPDATE private_keys SET last_used = ?, updated_at = ? WHERE key_id = ?");
         let t = now();
-        on_pool!(self, p => {
+        on_pool!(&self.db.pool, p => {
             sqlx::query(AssertSqlSafe(q.as_str())).bind(t).bind(t).bind(key_id).execute(p).await?;
         });
         Ok(())
@@ -371,7 +271,7 @@ impl Store {
     pub async fn delete(&self, key_id: &str) -> Result<u64> {
         let _guard = self.write_guard().await;
         let q = self.sql("DELETE FROM private_keys WHERE key_id = ?");
-        let n = on_pool!(self, p => {
+        let n = on_pool!(&self.db.pool, p => {
             sqlx::query(AssertSqlSafe(q.as_str())).bind(key_id).execute(p).await?.rows_affected()
         });
         Ok(n)
@@ -380,16 +280,13 @@ impl Store {
     /// Replaces the encrypted private parts of several keys in one transaction: all or nothing.
     pub async fn reencrypt_all(&self, rows: &[(String, String, String)]) -> Result<()> {
         let _guard = self.write_guard().await;
-        let begin = match self.dialect() {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            _ => "BEGIN",
-        };
+        let begin = self.db.begin_statement();
         let q = self.sql(
             "UPDATE private_keys SET \"private\" = ?, passphrase_alias = ?, updated_at = ? \
              WHERE key_id = ?",
         );
         let t = now();
-        on_pool!(self, p => {
+        on_pool!(&self.db.pool, p => {
             let mut conn = p.acquire().await?;
             sqlx::query(begin).execute(&mut *conn).await?;
             let mut result: std::result::Result<(), sqlx::Error> = Ok(());
@@ -414,7 +311,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        on_pool!(self, p => p.close().await)
+        self.db.close().await
     }
 }
 
@@ -422,33 +319,6 @@ fn quoted_columns() -> String {
     COLUMNS
         .replace("public", "\"public\"")
         .replace("private", "\"private\"")
-}
-
-/// notary-signer's MySQL DSNs are Go-style (`user:pass@tcp(host:port)/db?parseTime=True`);
-/// sqlx wants a URL. Both are accepted.
-pub fn mysql_url(dsn: &str) -> String {
-    if dsn.starts_with("mysql://") || dsn.starts_with("mariadb://") {
-        return dsn.to_owned();
-    }
-    let (userinfo, rest) = match dsn.rsplit_once('@') {
-        Some((u, r)) => (Some(u), r),
-        None => (None, dsn),
-    };
-    let (addr, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let host = addr
-        .strip_prefix("tcp(")
-        .and_then(|a| a.strip_suffix(')'))
-        .unwrap_or(addr);
-    let host = if host.is_empty() {
-        "127.0.0.1:3306"
-    } else {
-        host
-    };
-    let db = path.split('?').next().unwrap_or("");
-    match userinfo {
-        Some(u) => format!("mysql://{u}@{host}/{db}"),
-        None => format!("mysql://{host}/{db}"),
-    }
 }
 
 #[cfg(test)]

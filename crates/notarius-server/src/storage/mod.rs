@@ -9,18 +9,12 @@
 pub mod cache;
 mod schema;
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use notarius_tuf::metadata::{Snapshot, Timestamp};
 use notarius_tuf::role;
 use serde::Serialize;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
 use sqlx::{AssertSqlSafe, Row};
 
 /// How long this process trusts its memory of a GUN's newest timestamp on SQLite, which is
@@ -28,13 +22,8 @@ use sqlx::{AssertSqlSafe, Row};
 /// publish shows within this time.
 pub const NEWEST_TS_TTL: Duration = Duration::from_secs(1);
 
-/// Which database a [`Store`] talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-    MySql,
-}
+use notarius_sql::{Database, on_pool};
+pub use notarius_sql::{Dialect, mysql_url};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -102,35 +91,13 @@ pub struct KeyRow {
     pub private_key: Vec<u8>,
 }
 
-enum Pool {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-    MySql(MySqlPool),
-}
-
-/// Runs `$body` with `$p` bound to whichever pool this store has.
-macro_rules! on_pool {
-    ($self:expr, $p:ident => $body:expr) => {
-        match &$self.pool {
-            Pool::Sqlite($p) => $body,
-            Pool::Postgres($p) => $body,
-            Pool::MySql($p) => $body,
-        }
-    };
-}
-
 pub struct Store {
-    pool: Pool,
+    db: Database,
     /// SQLite belongs to one server process, which sees every write to it: the newest
     /// timestamp of each GUN is remembered until this process writes the GUN again.
     newest_ts: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Stored)>>,
     writes: std::sync::atomic::AtomicU64,
-    /// Keeps the `memory` backend's database alive whatever the pool does.
-    _keeper: Option<tokio::sync::Mutex<sqlx::SqliteConnection>>,
     cache: cache::Cache,
-    /// SQLite has one writer at a time; queueing writers here instead of in SQLite's busy
-    /// handler keeps a read-then-insert transaction from failing with SQLITE_BUSY.
-    write_lock: tokio::sync::Mutex<()>,
 }
 
 fn now() -> NaiveDateTime {
@@ -145,138 +112,39 @@ impl Store {
     /// Connects by backend name as notary-server's config spells it: `sqlite3`/`sqlite`
     /// (a file path or `sqlite:` URL), `memory` (an in-memory SQLite), `postgres`, `mysql`.
     pub async fn connect(backend: &str, url: &str) -> Result<Store> {
-        let mut keeper = None;
-        let pool = match backend {
-            "memory" => {
-                // A named, shared in-memory database, held open by a connection of its own:
-                // the pool may drop and reopen its connection (a request cancelled mid-query
-                // does that), and a private `:memory:` database would vanish with it.
-                let mut name = [0u8; 12];
-                ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut name)
-                    .map_err(|_| StorageError::BadQuery("no randomness".into()))?;
-                let opts = SqliteConnectOptions::new()
-                    .filename(format!("file:notarius-memory-{}", hex::encode(name)))
-                    .in_memory(true)
-                    .shared_cache(true);
-                keeper = Some(tokio::sync::Mutex::new(
-                    sqlx::ConnectOptions::connect(&opts).await?,
-                ));
-                // One pooled connection: writers never meet shared-cache table locks.
-                Pool::Sqlite(
-                    SqlitePoolOptions::new()
-                        .max_connections(1)
-                        .min_connections(1)
-                        .idle_timeout(None)
-                        .max_lifetime(None)
-                        .connect_with(opts)
-                        .await?,
-                )
-            }
-            "sqlite" | "sqlite3" => {
-                let opts = if url.starts_with("sqlite:") {
-                    SqliteConnectOptions::from_str(url)?
-                } else {
-                    SqliteConnectOptions::new().filename(url)
-                };
-                let opts = opts
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true);
-                Pool::Sqlite(
-                    SqlitePoolOptions::new()
-                        .max_connections(8)
-                        .connect_with(opts)
-                        .await?,
-                )
-            }
-            "postgres" => {
-                let opts = PgConnectOptions::from_str(url)?;
-                Pool::Postgres(
-                    PgPoolOptions::new()
-                        .max_connections(16)
-                        .acquire_timeout(Duration::from_secs(10))
-                        .connect_with(opts)
-                        .await?,
-                )
-            }
-            "mysql" => {
-                let opts = MySqlConnectOptions::from_str(&mysql_url(url))?;
-                Pool::MySql(
-                    MySqlPoolOptions::new()
-                        .max_connections(16)
-                        .acquire_timeout(Duration::from_secs(10))
-                        .connect_with(opts)
-                        .await?,
-                )
-            }
-            other => {
-                return Err(StorageError::BadQuery(format!(
-                    "unsupported storage backend {other:?} (use sqlite3, memory, postgres or mysql)"
-                )));
-            }
-        };
+        let db = Database::connect(backend, url).await.map_err(|e| match e {
+            notarius_sql::ConnectError::Unsupported(b) => StorageError::BadQuery(format!(
+                "unsupported storage backend {b:?} (use sqlite3, memory, postgres or mysql)"
+            )),
+            notarius_sql::ConnectError::Db(e) => StorageError::Db(e),
+        })?;
         let store = Store {
-            pool,
+            db,
             newest_ts: Default::default(),
             writes: Default::default(),
-            _keeper: keeper,
             cache: Default::default(),
-            write_lock: tokio::sync::Mutex::new(()),
         };
         store.migrate().await?;
         Ok(store)
     }
 
     pub fn dialect(&self) -> Dialect {
-        match self.pool {
-            Pool::Sqlite(_) => Dialect::Sqlite,
-            Pool::Postgres(_) => Dialect::Postgres,
-            Pool::MySql(_) => Dialect::MySql,
-        }
+        self.db.dialect()
     }
 
-    /// `?` placeholders as the dialect wants them.
     fn sql(&self, q: &str) -> String {
-        if self.dialect() != Dialect::Postgres {
-            return q.to_owned();
-        }
-        let mut out = String::with_capacity(q.len() + 8);
-        let mut n = 0;
-        for c in q.chars() {
-            if c == '?' {
-                n += 1;
-                out.push('$');
-                out.push_str(&n.to_string());
-            } else {
-                out.push(c);
-            }
-        }
-        out
+        self.db.placeholders(q)
     }
 
     async fn migrate(&self) -> Result<()> {
         for stmt in schema::statements(self.dialect()) {
-            on_pool!(self, p => { sqlx::query(*stmt).execute(p).await?; });
+            on_pool!(&self.db.pool, p => { sqlx::query(*stmt).execute(p).await?; });
         }
         Ok(())
     }
 
-    /// SQLite takes the write lock at the start of a writing transaction: a deferred one that
-    /// reads first cannot wait for another process's writer and fails with "database is locked".
-    fn begin_statement(&self) -> &'static str {
-        match self.dialect() {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            _ => "BEGIN",
-        }
-    }
-
     async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.pool {
-            Pool::Sqlite(_) => Some(self.write_lock.lock().await),
-            _ => None,
-        }
+        self.db.write_guard().await
     }
 
     /// The highest version of a role (Notary's `SQLStorage.GetCurrent`).
@@ -316,7 +184,7 @@ impl Store {
             "SELECT updated_at, data FROM tuf_files WHERE gun = ? AND role = ? \
              AND deleted_at IS NULL ORDER BY version DESC LIMIT 1",
         );
-        let row = on_pool!(self, p => {
+        let row = on_pool!(&self.db.pool, p => {
             sqlx::query(AssertSqlSafe(q.as_str())).bind(gun).bind(role).fetch_optional(p).await?
                 .map(|r| -> Result<Stored> {
                     Ok(Stored {
@@ -340,7 +208,7 @@ impl Store {
             "SELECT created_at, data FROM tuf_files WHERE gun = ? AND role = ? AND sha256 = ? \
              AND deleted_at IS NULL ORDER BY version DESC LIMIT 1",
         );
-        let row = on_pool!(self, p => {
+        let row = on_pool!(&self.db.pool, p => {
             sqlx::query(AssertSqlSafe(q.as_str())).bind(gun).bind(role).bind(&checksum).fetch_optional(p).await?
                 .map(|r| -> Result<Stored> {
                     Ok(Stored {
@@ -373,7 +241,7 @@ impl Store {
             "SELECT created_at, data FROM tuf_files WHERE gun = ? AND role = ? AND version = ? \
              AND deleted_at IS NULL LIMIT 1",
         );
-        let row = on_pool!(self, p => {
+        let row = on_pool!(&self.db.pool, p => {
             sqlx::query(AssertSqlSafe(q.as_str())).bind(gun).bind(role).bind(version).fetch_optional(p).await?
                 .map(|r| -> Result<Stored> {
                     Ok(Stored {
@@ -463,8 +331,8 @@ impl Store {
             "INSERT INTO changefeed (created_at, gun, version, sha256, category) \
              VALUES (?, ?, ?, ?, 'update')",
         );
-        on_pool!(self, p => {
-            let mut tx = p.begin_with(self.begin_statement()).await?;
+        on_pool!(&self.db.pool, p => {
+            let mut tx = p.begin_with(self.db.begin_statement()).await?;
             for u in updates {
                 let version = i32::try_from(u.version).map_err(|_| StorageError::OldVersion)?;
                 let found = sqlx::query(AssertSqlSafe(exists.as_str()))
@@ -500,8 +368,8 @@ impl Store {
             "INSERT INTO changefeed (created_at, gun, version, sha256, category) \
              VALUES (?, ?, 0, '', 'deletion')",
         );
-        on_pool!(self, p => {
-            let mut tx = p.begin_with(self.begin_statement()).await?;
+        on_pool!(&self.db.pool, p => {
+            let mut tx = p.begin_with(self.db.begin_statement()).await?;
             let n = sqlx::query(AssertSqlSafe(del.as_str())).bind(gun).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
                 sqlx::query(AssertSqlSafe(feed.as_str())).bind(now()).bind(gun).execute(&mut *tx).await?;
@@ -556,7 +424,7 @@ impl Store {
         q.push_str(" LIMIT ?");
         let q = self.sql(&q);
         let bind_id = !reversed || id > 0;
-        let mut out: Vec<Change> = on_pool!(self, p => {
+        let mut out: Vec<Change> = on_pool!(&self.db.pool, p => {
             let mut query = sqlx::query(AssertSqlSafe(q.as_str()));
             if let Some(g) = gun {
                 query = query.bind(g);
@@ -587,7 +455,7 @@ impl Store {
     /// Notary's `CheckHealth`: the `tuf_files` table answers.
     pub async fn health(&self) -> Result<()> {
         let q = "SELECT 1 FROM tuf_files LIMIT 1";
-        on_pool!(self, p => { sqlx::query(q).fetch_optional(p).await?; });
+        on_pool!(&self.db.pool, p => { sqlx::query(q).fetch_optional(p).await?; });
         Ok(())
     }
 
@@ -598,7 +466,7 @@ impl Store {
              (key_id, gun, role, algorithm, keytype, public_key, private_key, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         );
-        on_pool!(self, p => {
+        on_pool!(&self.db.pool, p => {
             sqlx::query(AssertSqlSafe(q.as_str()))
                 .bind(&k.key_id).bind(&k.gun).bind(&k.role).bind(&k.algorithm)
                 .bind(&k.keytype).bind(&k.public_key).bind(&k.private_key).bind(now())
@@ -609,7 +477,7 @@ impl Store {
 
     async fn key_query(&self, q: &str, binds: &[&str]) -> Result<Option<KeyRow>> {
         let q = self.sql(q);
-        let row = on_pool!(self, p => {
+        let row = on_pool!(&self.db.pool, p => {
             let mut query = sqlx::query(AssertSqlSafe(q.as_str()));
             for b in binds {
                 query = query.bind(*b);
@@ -661,14 +529,14 @@ impl Store {
         let q = self.sql(
             "UPDATE notarius_server_keys SET last_used = ? WHERE key_id = ? AND last_used IS NULL",
         );
-        on_pool!(self, p => {
+        on_pool!(&self.db.pool, p => {
             sqlx::query(AssertSqlSafe(q.as_str())).bind(now()).bind(key_id).execute(p).await?;
         });
         Ok(())
     }
 
     pub async fn close(&self) {
-        on_pool!(self, p => p.close().await)
+        self.db.close().await
     }
 }
 
@@ -707,37 +575,6 @@ fn unique_to_old_version(e: sqlx::Error) -> StorageError {
     }
 }
 
-/// notary-server's MySQL DSNs are Go-style (`user:pass@tcp(host:port)/db?parseTime=True`);
-/// sqlx wants a URL. Both are accepted.
-pub fn mysql_url(dsn: &str) -> String {
-    if dsn.starts_with("mysql://") || dsn.starts_with("mariadb://") {
-        return dsn.to_owned();
-    }
-    let (userinfo, rest) = match dsn.rsplit_once('@') {
-        Some((u, r)) => (Some(u), r),
-        None => (None, dsn),
-    };
-    let (addr, path) = match rest.split_once('/') {
-        Some((a, p)) => (a, p),
-        None => (rest, ""),
-    };
-    let host = addr
-        .strip_prefix("tcp(")
-        .and_then(|a| a.strip_suffix(')'))
-        .unwrap_or(addr);
-    let host = if host.is_empty() {
-        "127.0.0.1:3306"
-    } else {
-        host
-    };
-    // Go DSN options (parseTime, charset…) mean nothing to sqlx.
-    let db = path.split('?').next().unwrap_or("");
-    match userinfo {
-        Some(u) => format!("mysql://{u}@{host}/{db}"),
-        None => format!("mysql://{host}/{db}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -753,7 +590,7 @@ mod tests {
             data: v.to_vec(),
         };
         s.update_many("g", &[up(b"t")]).await.unwrap();
-        on_pool!(s, p => {
+        on_pool!(&s.db.pool, p => {
             // Reconnect the pool's only connection, as sqlx does after a broken query.
             let mut c = p.acquire().await.unwrap();
             c.close_on_drop();
