@@ -396,9 +396,14 @@ fn read_ok(
 ) -> Result<Vec<u8>, StoreError> {
     match resp.status().as_u16() {
         200 => read_limited(&mut resp, limit),
-        404 => Err(StoreError::MetaNotFound {
-            resource: resource.to_owned(),
-        }),
+        404 => {
+            // A body read to its end hands the connection back for the next request (a new
+            // repository's first publish starts with a 404 for root.json).
+            let _ = read_limited(&mut resp, MAX_ERROR_SIZE);
+            Err(StoreError::MetaNotFound {
+                resource: resource.to_owned(),
+            })
+        }
         400 => {
             let body = read_limited(&mut resp, MAX_ERROR_SIZE).unwrap_or_default();
             Err(StoreError::InvalidOperation(server_error_detail(&body)))

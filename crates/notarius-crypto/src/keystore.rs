@@ -247,6 +247,16 @@ pub struct ImportReport {
 /// Keys stored as files in `<trust_dir>/private`.
 pub struct FileKeyStore {
     dir: PathBuf,
+    /// Keys this process has decrypted or written, by ID, with the file bytes they came from:
+    /// Notary's key store caches decrypted keys too, so a passphrase is asked once per process,
+    /// and each decryption is thousands of HMACs. A file changed on disk since is read again.
+    decrypted: std::sync::Mutex<std::collections::HashMap<String, Decrypted>>,
+}
+
+struct Decrypted {
+    file: Vec<u8>,
+    raw: crate::pkcs8::RawKey,
+    role: String,
 }
 
 impl FileKeyStore {
@@ -255,7 +265,10 @@ impl FileKeyStore {
     pub fn open(trust_dir: &Path) -> Result<FileKeyStore, KeyStoreError> {
         let dir = trust_dir.join("private");
         fsutil::create_private_dir(&dir).map_err(io_err(&dir))?;
-        let store = FileKeyStore { dir };
+        let store = FileKeyStore {
+            dir,
+            decrypted: Default::default(),
+        };
         store.migrate_legacy()?;
         Ok(store)
     }
@@ -357,7 +370,27 @@ impl FileKeyStore {
         let path = self.path_of(key.id())?;
         let passphrase = new_passphrase(retriever, key.id(), role_name)?;
         let pem = encode_key_file(key, role_name, gun, &passphrase);
-        fsutil::write_private_atomic(&path, pem.as_bytes()).map_err(io_err(&path))
+        fsutil::write_private_atomic(&path, pem.as_bytes()).map_err(io_err(&path))?;
+        self.remember(key.id(), pem.as_bytes(), key.raw(), role_name);
+        Ok(())
+    }
+
+    fn remember(&self, id: &str, file: &[u8], raw: &crate::pkcs8::RawKey, role_name: &str) {
+        self.decrypted.lock().expect("not poisoned").insert(
+            id.to_owned(),
+            Decrypted {
+                file: file.to_vec(),
+                raw: raw.clone(),
+                role: role_name.to_owned(),
+            },
+        );
+    }
+
+    fn recall(&self, id: &str, file: &[u8]) -> Option<(PrivateKey, String)> {
+        let cache = self.decrypted.lock().expect("not poisoned");
+        let d = cache.get(id).filter(|d| d.file == file)?;
+        let key = PrivateKey::from_raw(d.raw.clone()).ok()?;
+        Some((key, d.role.clone()))
     }
 
     /// Writes an already-encoded key file under `id` (an imported encrypted key keeps its
@@ -375,6 +408,9 @@ impl FileKeyStore {
         retriever: &mut dyn PassphraseRetriever,
     ) -> Result<(PrivateKey, String), KeyStoreError> {
         let (path, bytes) = self.read_key(id)?;
+        if let Some(found) = self.recall(id, &bytes) {
+            return Ok(found);
+        }
         let file = KeyFile::parse(&bytes).map_err(|source| KeyStoreError::Key {
             path: path.clone(),
             source,
@@ -410,12 +446,14 @@ impl FileKeyStore {
                 found: key.id().to_owned(),
             });
         }
+        self.remember(id, &bytes, key.raw(), &role_name);
         Ok((key, role_name))
     }
 
     /// Deletes a key file.
     pub fn remove(&self, id: &str) -> Result<(), KeyStoreError> {
         let path = self.path_of(id)?;
+        self.decrypted.lock().expect("not poisoned").remove(id);
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
