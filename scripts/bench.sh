@@ -302,8 +302,6 @@ STACKS=()
 SIGNER_NOTE=""
 if [ "$HAVE_SIGNER" != 1 ]; then
   SIGNER_NOTE="signer: skipped, notarius-signer did not build"
-elif grep -q '^##.*Signer' docs/performance.md 2>/dev/null; then
-  SIGNER_NOTE="signer: skipped, docs/performance.md already has a Signer section (scripts/bench-signer.sh)"
 elif [ -x scripts/bench-signer.sh ]; then
   log "signer: scripts/bench-signer.sh"
   if scripts/bench-signer.sh "$([ "$QUICK" = 1 ] && echo 2 || echo 4)" >"$W/signer.txt" 2>"$W/signer.err"; then

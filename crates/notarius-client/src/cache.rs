@@ -69,7 +69,15 @@ impl MetadataCache for FileCache {
 
     fn set(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let path = self.path(name)?;
-        fsutil::write_private_atomic(&path, bytes).map_err(io_err)
+        // Only root is the trust anchor: losing it in a crash would mean trusting on first use
+        // again. The other roles are re-fetched and re-verified against it if a crash loses them,
+        // so they are written atomically but not synced (Notary syncs none of them), which keeps
+        // a cold read from waiting on the disk four times over.
+        if name == "root" {
+            fsutil::write_private_atomic(&path, bytes).map_err(io_err)
+        } else {
+            fsutil::write_private_atomic_unsynced(&path, bytes).map_err(io_err)
+        }
     }
 
     fn remove(&mut self, name: &str) -> Result<(), StoreError> {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, FixedOffset, Utc};
 
 /// Bytes of file content kept at most.
-pub const MAX_BYTES: usize = 64 << 20;
+pub const MAX_BYTES: usize = 16 << 20;
 /// Parsed summaries kept at most.
 pub const MAX_PARSED: usize = 16_384;
 
