@@ -107,13 +107,16 @@ start_stack() {  # start_stack NAME notary|notarius postgres|memory
 }
 url_of() { sed -n 's/^NOTARY_PEER_URL=//p' "$W/$1/peer.env"; }
 impl_of() { case "$1" in notary-*) echo notary ;; *) echo notarius ;; esac; }
-storage_of() { case "$1" in *-pg) echo postgres ;; *) echo memory ;; esac; }
+storage_of() { case "$1" in *-pg) echo postgres ;; *-sqlite) echo sqlite ;; *) echo memory ;; esac; }
 
 start_stack notary-pg notary postgres
 start_stack notarius-pg notarius postgres
 start_stack notary-mem notary memory
 start_stack notarius-mem notarius memory
-ALL="notary-pg notarius-pg notary-mem notarius-mem"
+# Notarius's embedded default (one process, SQLite); notary-server 0.7 cannot run on SQLite
+# (shared/peer/start.sh), so the table sets it beside Notary's fastest store, memory.
+start_stack notarius-sqlite notarius sqlite
+ALL="notary-pg notarius-pg notary-mem notarius-mem notarius-sqlite"
 CA="$W/notary-pg/certs/ca.crt"   # each stack has its own CA
 ca_of() { echo "$W/$1/certs/ca.crt"; }
 
@@ -350,20 +353,26 @@ def fmt(x, unit):
     if unit == "MiB": return f"{x:.0f} MiB"
     return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
 rows = []
-def row(label, m, unit, better, target="", note=""):
-    a, b = med(m, "notary"), med(m, "notarius")
+def row(label, m, unit, better, target="", note="", m_notary=None):
+    a, b = med(m_notary or m, "notary"), med(m, "notarius")
     if a is None and b is None: return
     ratio = f"{b / a:.2f}×" if a and b is not None else "–"
-    reps = f"{n(m,'notary')}/{n(m,'notarius')}"
+    reps = f"{n(m_notary or m,'notary')}/{n(m,'notarius')}"
     rows.append((label, fmt(a, unit), fmt(b, unit), ratio, better, target, reps, note))
 for st, name in (("postgres", "PostgreSQL"), ("memory", "memory")):
     row(f"GET timestamp.json, req/s ({name})", f"get_timestamp_rps_{st}", "", "higher", "≥ 5×")
     row(f"GET timestamp.json, p99 ({name})", f"get_timestamp_p99_{st}", "ms", "lower")
     row(f"GET targets.json (100 targets), req/s ({name})", f"get_targets_rps_{st}", "", "higher", "≥ 5×")
     row(f"GET targets.json, p99 ({name})", f"get_targets_p99_{st}", "ms", "lower")
+for role, what in (("timestamp", "timestamp.json"), ("targets", "targets.json")):
+    row(f"GET {what}, req/s (Notarius SQLite vs Notary memory)", f"get_{role}_rps_sqlite", "", "higher", "≥ 5×",
+        "notary-server cannot use SQLite", m_notary=f"get_{role}_rps_memory")
+    row(f"GET {what}, p99 (Notarius SQLite vs Notary memory)", f"get_{role}_p99_sqlite", "ms", "lower",
+        m_notary=f"get_{role}_p99_memory")
 for st, name in (("postgres", "PostgreSQL"), ("memory", "memory")):
     row(f"publish, updates/s ({name})", f"publish_ups_{st}", "", "higher", "≥ 3×", "server signs snapshot + timestamp via its signer")
     row(f"publish, p99 ({name})", f"publish_p99_{st}", "ms", "lower")
+row("publish, updates/s (Notarius SQLite vs Notary memory)", "publish_ups_sqlite", "", "higher", "≥ 3×", m_notary="publish_ups_memory")
 row("init -p", "init_p_s", "s", "lower", "≤ 0.33×")
 for k in ("1000", "10000"):
     row(f"add+publish {int(k):,} targets", f"add_publish_{k}_s", "s", "lower", "≤ 0.05×" if k == "10000" else "",
@@ -375,9 +384,10 @@ for k in ("10000", "1000"):
         row(f"list {int(k):,} targets, cold", f"list_cold_{k}_s", "s", "lower", "≤ 0.2×", "empty trust dir: TOFU root, all files fetched")
         row(f"list {int(k):,} targets, warm", f"list_warm_{k}_s", "s", "lower")
         break
-for st, name in (("postgres", "PostgreSQL"), ("memory", "memory")):
-    row(f"server peak RSS ({name})", f"rss_server_{st}", "MiB", "lower", "≤ 0.5×", "VmHWM after GET + publish load")
-    row(f"signer peak RSS ({name})", f"rss_signer_{st}", "MiB", "lower")
+for st, name in (("postgres", "PostgreSQL"), ("memory", "memory"), ("sqlite", "Notarius SQLite vs Notary memory")):
+    ref = "memory" if st == "sqlite" else st
+    row(f"server peak RSS ({name})", f"rss_server_{st}", "MiB", "lower", "≤ 0.5×", "VmHWM after GET + publish load", m_notary=f"rss_server_{ref}")
+    row(f"signer peak RSS ({name})", f"rss_signer_{st}", "MiB", "lower", m_notary=f"rss_signer_{ref}")
 print("| measurement | Notary 0.7 (median) | Notarius (median) | Notarius/Notary | better | target | n (notary/notarius) | note |")
 print("|---|---:|---:|---:|---|---|---|---|")
 for r in rows:
@@ -387,7 +397,7 @@ bare = statistics.median(res["bare_rps"]["bare"]) if res.get("bare_rps") else No
 if bare:
     print(f"Transport limit (bare hyper + tokio-rustls, same timestamp bytes, same TLS certificate, same wrk): "
           f"median {bare:,.0f} req/s, p99 {statistics.median(res['bare_p99']['bare']):.2f} ms.")
-    for st in ("postgres", "memory"):
+    for st in ("postgres", "memory", "sqlite"):
         ours = med(f"get_timestamp_rps_{st}", "notarius")
         if ours: print(f"- notarius GET timestamp.json ({st}) = {100 * ours / bare:.0f}% of it (target ≥ 80%)")
 print()

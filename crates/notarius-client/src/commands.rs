@@ -87,12 +87,14 @@ impl Context {
         let mut stores: Vec<Box<dyn notarius_crypto::service::KeyStore>> = Vec::new();
         // A hardware token goes first, its new keys backed up to the key files (Notary's
         // yubikey store); with no module or no token the keys are files only.
-        if let Some(token) =
-            notarius_pkcs11::discover_from_env(Some(FileKeyStore::open(&self.trust_dir)?))?
-        {
+        if let Some(token) = notarius_pkcs11::discover_from_env(Some(
+            FileKeyStore::open(&self.trust_dir)?.remembering_keys(),
+        ))? {
             stores.push(Box::new(token));
         }
-        stores.push(Box::new(FileKeyStore::open(&self.trust_dir)?));
+        stores.push(Box::new(
+            FileKeyStore::open(&self.trust_dir)?.remembering_keys(),
+        ));
         Ok(CryptoService::new(stores, Box::new(retriever)))
     }
 

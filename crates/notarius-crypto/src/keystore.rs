@@ -250,7 +250,9 @@ pub struct FileKeyStore {
     /// Keys this process has decrypted or written, by ID, with the file bytes they came from:
     /// Notary's key store caches decrypted keys too, so a passphrase is asked once per process,
     /// and each decryption is thousands of HMACs. A file changed on disk since is read again.
-    decrypted: std::sync::Mutex<std::collections::HashMap<String, Decrypted>>,
+    /// Off unless [`FileKeyStore::remembering_keys`]: the store itself (and its tests of wrong
+    /// passphrases) always decrypts.
+    decrypted: Option<std::sync::Mutex<std::collections::HashMap<String, Decrypted>>>,
 }
 
 struct Decrypted {
@@ -267,7 +269,7 @@ impl FileKeyStore {
         fsutil::create_private_dir(&dir).map_err(io_err(&dir))?;
         let store = FileKeyStore {
             dir,
-            decrypted: Default::default(),
+            decrypted: None,
         };
         store.migrate_legacy()?;
         Ok(store)
@@ -375,8 +377,16 @@ impl FileKeyStore {
         Ok(())
     }
 
+    /// Keeps keys decrypted or written by this store for the rest of its life, as Notary's
+    /// `cachedKeys` does: for a command-line process, which asks each passphrase once.
+    pub fn remembering_keys(mut self) -> FileKeyStore {
+        self.decrypted = Some(Default::default());
+        self
+    }
+
     fn remember(&self, id: &str, file: &[u8], raw: &crate::pkcs8::RawKey, role_name: &str) {
-        self.decrypted.lock().expect("not poisoned").insert(
+        let Some(cache) = &self.decrypted else { return };
+        cache.lock().expect("not poisoned").insert(
             id.to_owned(),
             Decrypted {
                 file: file.to_vec(),
@@ -387,7 +397,7 @@ impl FileKeyStore {
     }
 
     fn recall(&self, id: &str, file: &[u8]) -> Option<(PrivateKey, String)> {
-        let cache = self.decrypted.lock().expect("not poisoned");
+        let cache = self.decrypted.as_ref()?.lock().expect("not poisoned");
         let d = cache.get(id).filter(|d| d.file == file)?;
         let key = PrivateKey::from_raw(d.raw.clone()).ok()?;
         Some((key, d.role.clone()))
@@ -453,7 +463,9 @@ impl FileKeyStore {
     /// Deletes a key file.
     pub fn remove(&self, id: &str) -> Result<(), KeyStoreError> {
         let path = self.path_of(id)?;
-        self.decrypted.lock().expect("not poisoned").remove(id);
+        if let Some(cache) = &self.decrypted {
+            cache.lock().expect("not poisoned").remove(id);
+        }
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {

@@ -416,3 +416,30 @@ fn crypto_service_keeps_notarys_rules() {
         Err(KeyStoreError::NotFound(_))
     ));
 }
+
+/// A remembering store (the CLI's) asks for a passphrase once per key, as Notary's cachedKeys,
+/// and decrypts again when the file changed under it; a plain store always decrypts.
+#[test]
+fn a_remembering_store_asks_once_and_rereads_a_changed_file() {
+    let t = tempfile::tempdir().unwrap();
+    let ks = FileKeyStore::open(t.path()).unwrap().remembering_keys();
+    let key = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
+    ks.add(&key, "targets", "g", &mut pw("first passphrase"))
+        .unwrap();
+    let mut never = common::Wrong(0);
+    let (got, role) = ks.get(key.id(), &mut never).unwrap();
+    assert_eq!((got.id(), role.as_str(), never.0), (key.id(), "targets", 0));
+
+    // Re-encrypted by another process: the old passphrase no longer opens it.
+    let other = FileKeyStore::open(t.path()).unwrap();
+    other
+        .add(&key, "targets", "g", &mut pw("second passphrase"))
+        .unwrap();
+    assert!(ks.get(key.id(), &mut common::Wrong(0)).is_err());
+    assert!(ks.get(key.id(), &mut pw("second passphrase")).is_ok());
+
+    let plain = FileKeyStore::open(t.path()).unwrap();
+    assert!(plain.get(key.id(), &mut common::Wrong(0)).is_err());
+    ks.remove(key.id()).unwrap();
+    assert!(ks.get(key.id(), &mut pw("second passphrase")).is_err());
+}
