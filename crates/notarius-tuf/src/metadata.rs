@@ -661,8 +661,9 @@ impl Envelope {
     pub fn decode<T: SignedPart>(&self, role: &str) -> Result<T> {
         let obj = self.signed.as_object().expect("checked at parse");
         reject_case_variants(role, obj, T::FIELDS)?;
-        let part: T =
-            serde_json::from_value(self.signed.clone()).map_err(|e| Error::malformed(role, e))?;
+        // From a borrowed value: `from_value` would need a deep copy of the whole tree first,
+        // which was a fifth of a cold `list` of 10,000 targets (perf).
+        let part = T::deserialize(&self.signed).map_err(|e| Error::malformed(role, e))?;
         part.validate(role)?;
         Ok(part)
     }
