@@ -56,6 +56,9 @@ pub struct MetaUpdate {
 pub struct Stored {
     pub data: Vec<u8>,
     pub modified: Option<DateTime<Utc>>,
+    /// The SHA-256 (lowercase hex) of `data` when it is known without hashing: a file read by
+    /// its checksum, or a timestamp this process remembers. Saves hashing on every GET.
+    pub sha256: Option<String>,
 }
 
 /// A changefeed row, serialised as Notary's `storage.Change` (Go field names, ID as a string).
@@ -157,9 +160,10 @@ impl Store {
         {
             return Ok(s.clone());
         }
-        let found = self.latest_from_db(gun, role).await?;
+        let mut found = self.latest_from_db(gun, role).await?;
         // Only what no write has overtaken since the query began is remembered.
         if remember {
+            found.sha256 = Some(sha256_hex(&found.data));
             let mut m = self.newest_ts.lock().expect("not poisoned");
             if self.writes.load(std::sync::atomic::Ordering::SeqCst) == generation {
                 if m.len() >= cache::MAX_PARSED {
@@ -190,6 +194,7 @@ impl Store {
                     Ok(Stored {
                         modified: r.time(0)?,
                         data: r.try_get(1)?,
+                        sha256: None,
                     })
                 })
         });
@@ -202,6 +207,7 @@ impl Store {
             return Ok(Stored {
                 data: f.data.as_ref().clone(),
                 modified: f.modified,
+                sha256: Some(checksum),
             });
         }
         let q = self.sql(
@@ -214,6 +220,7 @@ impl Store {
                     Ok(Stored {
                         modified: r.time(0)?,
                         data: r.try_get(1)?,
+                        sha256: None,
                     })
                 })
         });
@@ -247,6 +254,7 @@ impl Store {
                     Ok(Stored {
                         modified: r.time(0)?,
                         data: r.try_get(1)?,
+                        sha256: None,
                     })
                 })
         });
@@ -262,7 +270,7 @@ impl Store {
             return Ok(ts);
         }
         let snap_sum = self
-            .summary(role::TIMESTAMP, &ts.data)?
+            .summary(role::TIMESTAMP, &ts)?
             .meta
             .get(role::SNAPSHOT)
             .cloned()
@@ -275,7 +283,7 @@ impl Store {
         }
         // A role the snapshot does not list is simply not there (Notary answers 500 here).
         let sum = self
-            .summary(role::SNAPSHOT, &snap.data)?
+            .summary(role::SNAPSHOT, &snap)?
             .meta
             .get(role_name)
             .cloned()
@@ -284,8 +292,9 @@ impl Store {
     }
 
     /// The expiry and listed checksums of a timestamp or snapshot, parsed once per content.
-    pub fn summary(&self, role_name: &str, data: &[u8]) -> Result<std::sync::Arc<cache::Parsed>> {
-        let sha = sha256_hex(data);
+    pub fn summary(&self, role_name: &str, file: &Stored) -> Result<std::sync::Arc<cache::Parsed>> {
+        let data = &file.data[..];
+        let sha = file.sha256.clone().unwrap_or_else(|| sha256_hex(data));
         if let Some(p) = self.cache.parsed(&sha) {
             return Ok(p);
         }
