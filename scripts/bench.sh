@@ -195,7 +195,12 @@ for s in $ALL; do
   st="$(storage_of "$s")"
   for p in server signer; do
     [ -s "$W/$s/$p.pid" ] || continue
-    kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$(cat "$W/$s/$p.pid")/status")"
+    if ! kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$(cat "$W/$s/$p.pid")/status" 2>/dev/null)" || [ -z "$kb" ]; then
+      # A crashed server is a finding (notary-server 0.7 has died of "concurrent map read and
+      # map write" under the publish load): say so and keep the other figures.
+      echo "$p of $s is no longer running after the load ($(grep -m1 -h 'fatal error\|panic' "$W/$s"/logs/*.log 2>/dev/null || echo 'no fatal line in its log'))" >>"$W/failures.txt"
+      continue
+    fi
     rec "rss_${p}_$st" "$(impl_of "$s")" "$((kb / 1024))"
   done
 done
