@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, FixedOffset, Utc};
 
 /// Bytes of file content kept at most.
-pub const MAX_BYTES: usize = 16 << 20;
+pub const MAX_BYTES: usize = 4 << 20;
 /// Parsed summaries kept at most.
-pub const MAX_PARSED: usize = 16_384;
+pub const MAX_PARSED: usize = 2_048;
 
 type Key = (String, String, String);
 
