@@ -73,7 +73,7 @@ impl MetadataCache for FileCache {
         // again. The other roles are re-fetched and re-verified against it if a crash loses them,
         // so they are written atomically but not synced (Notary syncs none of them), which keeps
         // a cold read from waiting on the disk four times over.
-        if name == "root" {
+        if name == role::ROOT {
             fsutil::write_private_atomic(&path, bytes).map_err(io_err)
         } else {
             fsutil::write_private_atomic_unsynced(&path, bytes).map_err(io_err)

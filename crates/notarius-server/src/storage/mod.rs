@@ -294,8 +294,15 @@ impl Store {
     /// The expiry and listed checksums of a timestamp or snapshot, parsed once per content.
     pub fn summary(&self, role_name: &str, file: &Stored) -> Result<std::sync::Arc<cache::Parsed>> {
         let data = &file.data[..];
-        let sha = file.sha256.clone().unwrap_or_else(|| sha256_hex(data));
-        if let Some(p) = self.cache.parsed(&sha) {
+        let hashed;
+        let sha = match &file.sha256 {
+            Some(known) => known.as_str(),
+            None => {
+                hashed = sha256_hex(data);
+                hashed.as_str()
+            }
+        };
+        if let Some(p) = self.cache.parsed(sha) {
             return Ok(p);
         }
         let corrupt = |e: notarius_tuf::Error| {
@@ -322,7 +329,7 @@ impl Store {
                 .filter_map(|(k, m)| m.sha256().map(|h| (k, hex::encode(h))))
                 .collect(),
         });
-        self.cache.put_parsed(&sha, parsed.clone());
+        self.cache.put_parsed(sha, parsed.clone());
         Ok(parsed)
     }
 
