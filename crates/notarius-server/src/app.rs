@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{HeaderValue, Method as HttpMethod, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use http::{HeaderValue, Method as HttpMethod, StatusCode, header};
+use http_body_util::{BodyExt as _, Full};
 use notarius_tuf::metadata::{Root, Signed};
 use notarius_tuf::role;
 use serde_json::json;
@@ -74,15 +73,14 @@ pub fn system_clock() -> Clock {
     Arc::new(Utc::now)
 }
 
-pub fn router(app: Arc<App>) -> axum::Router {
-    axum::Router::new()
-        .fallback(dispatch)
-        .with_state(app)
-        .layer(axum::extract::DefaultBodyLimit::disable())
-}
+/// Every answer is one buffer: metadata comes from memory or one database row.
+pub type Body = Full<Bytes>;
+pub type Response = http::Response<Body>;
+/// A request as hyper hands it over; only an update reads its body.
+pub type Request = http::Request<hyper::body::Incoming>;
 
-fn text(body: impl Into<Body>) -> Response {
-    let mut r = Response::new(body.into());
+fn text(body: impl Into<Bytes>) -> Response {
+    let mut r = Response::new(Full::new(body.into()));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -90,9 +88,9 @@ fn text(body: impl Into<Body>) -> Response {
     r
 }
 
-impl IntoResponse for ApiError {
+impl ApiError {
     fn into_response(self) -> Response {
-        let mut r = Response::new(Body::from(self.body()));
+        let mut r = Response::new(Full::new(Bytes::from(self.body())));
         *r.status_mut() = StatusCode::from_u16(self.code.status()).expect("valid status");
         r.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -157,7 +155,9 @@ fn operation(route: &Route, method: Method) -> &'static str {
     }
 }
 
-async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
+/// The whole HTTP edge: hyper calls this for every request (no router: `route.rs` matches
+/// Notary's paths, and a GET is a few map lookups, so framework layers were a visible share).
+pub async fn dispatch(app: Arc<App>, req: Request) -> Response {
     let started = StdInstant::now();
     let method = match *req.method() {
         HttpMethod::GET => Method::Get,
@@ -172,7 +172,7 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
     let op = operation(&route, method);
     let resp = handle(&app, route, method, req)
         .await
-        .unwrap_or_else(IntoResponse::into_response);
+        .unwrap_or_else(ApiError::into_response);
     app.metrics
         .observe(op, resp.status().as_u16(), started.elapsed());
     resp
@@ -333,7 +333,7 @@ fn read_error(e: StorageError) -> ApiError {
 /// A metadata answer with Notary's cache headers: current files must be revalidated,
 /// checksum- and version-addressed ones never change.
 fn metadata(
-    data: Vec<u8>,
+    data: Bytes,
     modified: Option<DateTime<Utc>>,
     max_age: u64,
     must_revalidate: bool,
@@ -341,10 +341,7 @@ fn metadata(
     let mut r = text(data);
     let h = r.headers_mut();
     let t = modified.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    h.insert(
-        header::LAST_MODIFIED,
-        HeaderValue::from_str(&last_modified(t)).expect("ascii"),
-    );
+    h.insert(header::LAST_MODIFIED, last_modified_value(t));
     if max_age == 0 {
         h.insert(
             header::CACHE_CONTROL,
@@ -352,17 +349,51 @@ fn metadata(
         );
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     } else {
+        h.insert(
+            header::CACHE_CONTROL,
+            cache_control_value(max_age, must_revalidate),
+        );
+    }
+    r
+}
+
+thread_local! {
+    /// The last `Last-Modified` and `Cache-Control` values each worker thread built: a busy
+    /// server answers the same few files over and over, and formatting them showed in profiles.
+    static LAST_MODIFIED: std::cell::RefCell<Option<(DateTime<Utc>, HeaderValue)>> =
+        const { std::cell::RefCell::new(None) };
+    static CACHE_CONTROL: std::cell::RefCell<Vec<((u64, bool), HeaderValue)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn last_modified_value(t: DateTime<Utc>) -> HeaderValue {
+    LAST_MODIFIED.with_borrow_mut(|last| match last {
+        Some((at, v)) if *at == t => v.clone(),
+        _ => {
+            let v = HeaderValue::from_str(&last_modified(t)).expect("ascii");
+            *last = Some((t, v.clone()));
+            v
+        }
+    })
+}
+
+fn cache_control_value(max_age: u64, must_revalidate: bool) -> HeaderValue {
+    CACHE_CONTROL.with_borrow_mut(|known| {
+        if let Some((_, v)) = known.iter().find(|(k, _)| *k == (max_age, must_revalidate)) {
+            return v.clone();
+        }
         let v = if must_revalidate {
             format!("public, max-age={max_age}, s-maxage={max_age}, must-revalidate")
         } else {
             format!("public, max-age={max_age}, s-maxage={max_age}")
         };
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_str(&v).expect("ascii"),
-        );
-    }
-    r
+        let v = HeaderValue::from_str(&v).expect("ascii");
+        // A handful of configurations per process; the bound only guards against misuse.
+        if known.len() < 8 {
+            known.push(((max_age, must_revalidate), v.clone()));
+        }
+        v
+    })
 }
 
 /// Go's `json.Marshal` of a `data.PublicKey`.
@@ -383,9 +414,9 @@ async fn health(app: &App) -> Response {
     if let Err(e) = app.trust.health().await {
         failures.insert("Trust operational".into(), json!(e.to_string()));
     }
-    let mut r = Response::new(Body::from(
+    let mut r = Response::new(Full::new(Bytes::from(
         serde_json::to_vec(&serde_json::Value::Object(failures.clone())).expect("json"),
-    ));
+    )));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),
@@ -432,22 +463,29 @@ async fn read_upload(app: &App, req: Request) -> Result<Vec<MetaUpdate>, ApiErro
     {
         return Err(too_large());
     }
-    let req = req.map(|b| Body::new(http_body_util::Limited::new(b, app.max_body)));
-    let mut mp = Multipart::from_request(req, &())
-        .await
-        .map_err(|_| ApiError::new(Code::MalformedUpload))?;
+    let boundary = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok())
+        .ok_or_else(|| ApiError::new(Code::MalformedUpload))?;
+    // A body without Content-Length (chunked) is cut off at the same bound while it streams.
+    let body = http_body_util::Limited::new(req.into_body(), app.max_body).into_data_stream();
+    let mut mp = multer::Multipart::new(body, boundary);
+    let upload_error = |e: multer::Error| match e {
+        multer::Error::StreamReadFailed(cause)
+            if cause.is::<http_body_util::LengthLimitError>() =>
+        {
+            too_large()
+        }
+        _ => ApiError::new(Code::MalformedUpload),
+    };
     let mut updates = Vec::new();
     loop {
         let field = match mp.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => {
-                return Err(if e.to_string().contains("length limit") {
-                    too_large()
-                } else {
-                    ApiError::new(Code::MalformedUpload)
-                });
-            }
+            Err(e) => return Err(upload_error(e)),
         };
         let name = field.file_name().unwrap_or("").to_owned();
         let role_name = name.strip_suffix(".json").unwrap_or(&name).to_owned();
@@ -457,13 +495,7 @@ async fn read_upload(app: &App, req: Request) -> Result<Vec<MetaUpdate>, ApiErro
         if !role::is_valid_role(&role_name) {
             return Err(ApiError::with_detail(Code::InvalidRole, role_name));
         }
-        let data: Bytes = field.bytes().await.map_err(|e| {
-            if e.to_string().contains("length limit") {
-                too_large()
-            } else {
-                ApiError::new(Code::MalformedUpload)
-            }
-        })?;
+        let data: Bytes = field.bytes().await.map_err(upload_error)?;
         // Go decodes the first JSON value of the part and only needs the common fields to fit.
         let shape = serde_json::Deserializer::from_slice(&data)
             .into_iter::<SignedMetaShape>()
@@ -504,7 +536,7 @@ fn signer_error(e: SignerError) -> ApiError {
 
 async fn current_opt(app: &App, gun: &str, role_name: &str) -> Result<Option<Vec<u8>>, ApiError> {
     match app.store.current(gun, role_name).await {
-        Ok(s) => Ok(Some(s.data)),
+        Ok(s) => Ok(Some(s.data.to_vec())),
         Err(StorageError::NotFound) => Ok(None),
         Err(e) => {
             tracing::error!(gun, role = role_name, error = %e, "read for update failed");
@@ -577,7 +609,7 @@ async fn server_signed(
     app: &App,
     gun: &str,
     role_name: &str,
-) -> Result<(Vec<u8>, Option<DateTime<Utc>>), ApiError> {
+) -> Result<(Bytes, Option<DateTime<Utc>>), ApiError> {
     // Readers of an expired timestamp queue per GUN, so one of them signs and the rest find
     // the new file when their turn comes (one signing request, however many readers).
     let mut turn: Option<tokio::sync::OwnedMutexGuard<()>> = None;
@@ -640,9 +672,9 @@ async fn server_signed(
         match app.store.update_many(gun, &fresh.updates).await {
             Ok(()) => {
                 let data = if role_name == role::TIMESTAMP {
-                    fresh.timestamp
+                    fresh.timestamp.into()
                 } else {
-                    fresh.snapshot
+                    fresh.snapshot.into()
                 };
                 return Ok((data, Some(now)));
             }

@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
@@ -226,8 +225,7 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
     let url = format!("{scheme}://{host}:{}", local.port());
 
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let router = app::router(state);
-    let task = tokio::spawn(serve(listener, tls_config, router, rx));
+    let task = tokio::spawn(serve(listener, tls_config, state, rx));
     Ok(Running {
         addr: local,
         url,
@@ -241,7 +239,7 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
 async fn serve(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
-    router: axum::Router,
+    app: Arc<app::App>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -258,7 +256,11 @@ async fn serve(
         };
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
-        let svc = TowerToHyperService::new(router.clone());
+        let app = app.clone();
+        let svc = hyper::service::service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, std::convert::Infallible>(app::dispatch(app, req).await) }
+        });
         let mut stop = stop.clone();
         conns.spawn(async move {
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

@@ -118,10 +118,12 @@ fn gun_then(rest: &str, tail_ok: impl Fn(&str) -> bool) -> Option<String> {
     gun_then_capture(rest, |t| tail_ok(t).then_some(())).map(|(g, ())| g)
 }
 
-/// Tries every split `gun/tail` with the longest GUN first, as a greedy `[^*]+` would.
+/// Tries every split `gun/tail` with the longest GUN first, as a greedy `[^*]+` would. Every
+/// route's tail starts with `_trust/`, so only those slashes are candidates (trying each `/`
+/// of a long path for each route showed in GET profiles).
 fn gun_then_capture<T>(rest: &str, tail: impl Fn(&str) -> Option<T>) -> Option<(String, T)> {
     let mut end = rest.len();
-    while let Some(slash) = rest[..end].rfind('/') {
+    while let Some(slash) = rest[..end].rfind("/_trust/") {
         let gun = &rest[..slash];
         if !gun.is_empty()
             && !gun.contains('*')

@@ -142,11 +142,11 @@ async fn updates_are_all_or_nothing(db: &TestDb) {
             .await,
         Err(StorageError::OldVersion)
     ));
-    assert_eq!(s.latest("g", "targets").await.unwrap().data, b"t3");
+    assert_eq!(&s.latest("g", "targets").await.unwrap().data[..], b"t3");
     s.update_many("g", &[up("targets", i32::MAX.into(), b"max")])
         .await
         .unwrap();
-    assert_eq!(s.latest("g", "targets").await.unwrap().data, b"max");
+    assert_eq!(&s.latest("g", "targets").await.unwrap().data[..], b"max");
 }
 
 /// Two replicas (two pools on one database) race to store the same version: exactly one wins.
@@ -239,7 +239,7 @@ async fn delete_and_changefeed(db: &TestDb) {
         s.latest("a", "timestamp").await,
         Err(StorageError::NotFound)
     ));
-    assert_eq!(s.latest("b", "timestamp").await.unwrap().data, b"b2");
+    assert_eq!(&s.latest("b", "timestamp").await.unwrap().data[..], b"b2");
     let after = s.changes(&all[4].id, 100, None).await.unwrap();
     assert_eq!(after.len(), 1, "{after:?}");
     assert_eq!(
@@ -309,7 +309,7 @@ async fn schema_setup_is_idempotent(db: &TestDb) {
     s.update_many("g", &[up("root", 1, b"r")]).await.unwrap();
     s.close().await;
     let again = open(db).await;
-    assert_eq!(again.latest("g", "root").await.unwrap().data, b"r");
+    assert_eq!(&again.latest("g", "root").await.unwrap().data[..], b"r");
 }
 
 macro_rules! suite {

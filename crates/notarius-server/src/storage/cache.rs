@@ -14,11 +14,12 @@ pub const MAX_BYTES: usize = 4 << 20;
 /// Parsed summaries kept at most.
 pub const MAX_PARSED: usize = 2_048;
 
+/// Checksum, GUN, role.
 type Key = (String, String, String);
 
 #[derive(Clone)]
 pub struct File {
-    pub data: Arc<Vec<u8>>,
+    pub data: bytes::Bytes,
     pub modified: Option<DateTime<Utc>>,
 }
 
@@ -32,7 +33,8 @@ pub struct Parsed {
 
 #[derive(Default)]
 struct Inner {
-    files: HashMap<Key, File>,
+    /// By checksum: the (rare) same bytes under several GUNs or roles share a slot.
+    files: HashMap<String, Vec<(String, String, File)>>,
     order: VecDeque<Key>,
     bytes: usize,
     parsed: HashMap<String, Arc<Parsed>>,
@@ -46,10 +48,13 @@ pub struct Cache {
 impl Cache {
     pub fn file(&self, gun: &str, role: &str, sha: &str) -> Option<File> {
         let inner = self.inner.lock().expect("not poisoned");
+        // Looked up by checksum first so that a hit builds no owned key.
         inner
             .files
-            .get(&(gun.to_owned(), role.to_owned(), sha.to_owned()))
-            .cloned()
+            .get(sha)?
+            .iter()
+            .find(|(g, r, _)| g == gun && r == role)
+            .map(|(_, _, f)| f.clone())
     }
 
     pub fn put_file(&self, gun: &str, role: &str, sha: &str, file: File) {
@@ -58,21 +63,28 @@ impl Cache {
             return;
         }
         let mut inner = self.inner.lock().expect("not poisoned");
-        let key = (gun.to_owned(), role.to_owned(), sha.to_owned());
-        if inner.files.contains_key(&key) {
+        if inner
+            .files
+            .get(sha)
+            .is_some_and(|v| v.iter().any(|(g, r, _)| g == gun && r == role))
+        {
             return;
         }
         while inner.bytes + size > MAX_BYTES {
             let Some(old) = inner.order.pop_front() else {
                 break;
             };
-            if let Some(f) = inner.files.remove(&old) {
-                inner.bytes -= f.data.len();
-            }
+            inner.remove(&old);
         }
         inner.bytes += size;
-        inner.order.push_back(key.clone());
-        inner.files.insert(key, file);
+        inner
+            .order
+            .push_back((sha.to_owned(), gun.to_owned(), role.to_owned()));
+        inner.files.entry(sha.to_owned()).or_default().push((
+            gun.to_owned(),
+            role.to_owned(),
+            file,
+        ));
     }
 
     pub fn parsed(&self, sha: &str) -> Option<Arc<Parsed>> {
@@ -95,20 +107,26 @@ impl Cache {
     /// Forgets a GUN's files (after a delete, so re-created data is read afresh).
     pub fn forget_gun(&self, gun: &str) {
         let mut inner = self.inner.lock().expect("not poisoned");
-        let Inner {
-            files,
-            order,
-            bytes,
-            ..
-        } = &mut *inner;
-        files.retain(|k, f| {
-            let keep = k.0 != gun;
-            if !keep {
-                *bytes -= f.data.len();
-            }
-            keep
-        });
-        order.retain(|k| k.0 != gun);
+        let gone: Vec<Key> = inner.order.iter().filter(|k| k.1 == gun).cloned().collect();
+        for k in &gone {
+            inner.remove(k);
+        }
+        inner.order.retain(|k| k.1 != gun);
+    }
+}
+
+impl Inner {
+    fn remove(&mut self, (sha, gun, role): &Key) {
+        let Some(v) = self.files.get_mut(sha) else {
+            return;
+        };
+        if let Some(i) = v.iter().position(|(g, r, _)| g == gun && r == role) {
+            let (_, _, f) = v.swap_remove(i);
+            self.bytes -= f.data.len();
+        }
+        if v.is_empty() {
+            self.files.remove(sha);
+        }
     }
 }
 
@@ -118,7 +136,7 @@ mod tests {
 
     fn file(n: usize) -> File {
         File {
-            data: Arc::new(vec![0; n]),
+            data: vec![0; n].into(),
             modified: None,
         }
     }
@@ -140,5 +158,20 @@ mod tests {
         assert!(c.file("g", "targets", "4").is_none());
         c.put_file("g", "targets", "again", file(chunk));
         assert!(c.file("g", "targets", "again").is_some());
+    }
+
+    #[test]
+    fn the_same_bytes_under_another_gun_or_role_are_not_a_hit() {
+        let c = Cache::default();
+        c.put_file("a", "targets", "sum", file(10));
+        assert!(c.file("b", "targets", "sum").is_none());
+        assert!(c.file("a", "targets/x", "sum").is_none());
+        c.put_file("b", "targets", "sum", file(20));
+        assert_eq!(c.file("a", "targets", "sum").unwrap().data.len(), 10);
+        assert_eq!(c.file("b", "targets", "sum").unwrap().data.len(), 20);
+        c.forget_gun("a");
+        assert!(c.file("a", "targets", "sum").is_none());
+        assert_eq!(c.file("b", "targets", "sum").unwrap().data.len(), 20);
+        assert_eq!(c.inner.lock().unwrap().bytes, 20);
     }
 }

@@ -54,7 +54,8 @@ pub struct MetaUpdate {
 /// A stored file and when it was written (`Last-Modified`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
-    pub data: Vec<u8>,
+    /// Shared with the content cache: serving a cached file copies no bytes.
+    pub data: bytes::Bytes,
     pub modified: Option<DateTime<Utc>>,
     /// The SHA-256 (lowercase hex) of `data` when it is known without hashing: a file read by
     /// its checksum, or a timestamp this process remembers. Saves hashing on every GET.
@@ -193,7 +194,7 @@ impl Store {
                 .map(|r| -> Result<Stored> {
                     Ok(Stored {
                         modified: r.time(0)?,
-                        data: r.try_get(1)?,
+                        data: r.try_get::<Vec<u8>, _>(1)?.into(),
                         sha256: None,
                     })
                 })
@@ -205,7 +206,7 @@ impl Store {
         let checksum = checksum.to_ascii_lowercase();
         if let Some(f) = self.cache.file(gun, role, &checksum) {
             return Ok(Stored {
-                data: f.data.as_ref().clone(),
+                data: f.data,
                 modified: f.modified,
                 sha256: Some(checksum),
             });
@@ -219,7 +220,7 @@ impl Store {
                 .map(|r| -> Result<Stored> {
                     Ok(Stored {
                         modified: r.time(0)?,
-                        data: r.try_get(1)?,
+                        data: r.try_get::<Vec<u8>, _>(1)?.into(),
                         sha256: None,
                     })
                 })
@@ -232,7 +233,7 @@ impl Store {
                 role,
                 &checksum,
                 cache::File {
-                    data: std::sync::Arc::new(stored.data.clone()),
+                    data: stored.data.clone(),
                     modified: stored.modified,
                 },
             );
@@ -253,7 +254,7 @@ impl Store {
                 .map(|r| -> Result<Stored> {
                     Ok(Stored {
                         modified: r.time(0)?,
-                        data: r.try_get(1)?,
+                        data: r.try_get::<Vec<u8>, _>(1)?.into(),
                         sha256: None,
                     })
                 })
@@ -611,7 +612,10 @@ mod tests {
             let mut c = p.acquire().await.unwrap();
             c.close_on_drop();
         });
-        assert_eq!(s.latest_from_db("g", "timestamp").await.unwrap().data, b"t");
+        assert_eq!(
+            &s.latest_from_db("g", "timestamp").await.unwrap().data[..],
+            b"t"
+        );
         let other = Store::connect("memory", "").await.unwrap();
         assert!(matches!(
             other.latest("g", "timestamp").await,
