@@ -483,8 +483,21 @@ fn bad_uploads_get_notarys_errors_and_change_nothing() {
         srv,
         &tuf(GUN, ""),
         &format!("multipart/form-data; boundary={boundary}"),
-        over,
+        over.clone(),
     ) {
+        Ok(r) => assert_eq!((r.status, r.code()), (413, "MALFORMED_UPLOAD".to_owned())),
+        Err(e) => assert!(matches!(e, ureq::Error::Io(_)), "{e}"),
+    }
+    // The same without a Content-Length (chunked): cut off while it streams.
+    let chunked = srv
+        .agent()
+        .post(format!("{}{}", srv.url, tuf(GUN, "")))
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .send(ureq::SendBody::from_reader(&mut &over[..]));
+    match chunked.map(read) {
         Ok(r) => assert_eq!((r.status, r.code()), (413, "MALFORMED_UPLOAD".to_owned())),
         Err(e) => assert!(matches!(e, ureq::Error::Io(_)), "{e}"),
     }
