@@ -535,7 +535,7 @@ fn signer_error(e: SignerError) -> ApiError {
 }
 
 async fn current_opt(app: &App, gun: &str, role_name: &str) -> Result<Option<Vec<u8>>, ApiError> {
-    match app.store.current(gun, role_name).await {
+    match app.store.current_for_update(gun, role_name).await {
         Ok(s) => Ok(Some(s.data.to_vec())),
         Err(StorageError::NotFound) => Ok(None),
         Err(e) => {
@@ -613,12 +613,14 @@ async fn server_signed(
     // Readers of an expired timestamp queue per GUN, so one of them signs and the rest find
     // the new file when their turn comes (one signing request, however many readers).
     let mut turn: Option<tokio::sync::OwnedMutexGuard<()>> = None;
-    for _ in 0..3 {
-        let ts = app
-            .store
-            .latest(gun, role::TIMESTAMP)
-            .await
-            .map_err(read_error)?;
+    for attempt in 0..3 {
+        // A reader that will sign reads what it replaces from the database.
+        let ts = if attempt == 0 {
+            app.store.latest(gun, role::TIMESTAMP).await
+        } else {
+            app.store.latest_for_update(gun, role::TIMESTAMP).await
+        }
+        .map_err(read_error)?;
         let ts_info = app
             .store
             .summary(role::TIMESTAMP, &ts)
@@ -649,7 +651,7 @@ async fn server_signed(
         }
         let root = app
             .store
-            .current(gun, role::ROOT)
+            .current_for_update(gun, role::ROOT)
             .await
             .map_err(read_error)?;
         let parsed = Signed::<Root>::from_bytes(role::ROOT, &root.data)

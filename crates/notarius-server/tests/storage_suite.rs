@@ -312,6 +312,113 @@ async fn schema_setup_is_idempotent(db: &TestDb) {
     assert_eq!(&again.latest("g", "root").await.unwrap().data[..], b"r");
 }
 
+/// PostgreSQL replicas remember a GUN's newest timestamp between GETs and hear of every write
+/// to it through the change trigger: another replica's, a plain SQL insert as notary-server
+/// makes, and writes made while the listening connection was cut. The memory here lasts an
+/// hour, so only the notifications can make a replica see a new version.
+#[test]
+fn postgres_replicas_hear_of_every_write() {
+    if !available(Backend::Postgres) {
+        return;
+    }
+    let db = TestDb::new(Backend::Postgres);
+    rt().block_on(async {
+        let hour = std::time::Duration::from_secs(3600);
+        let a = Store::connect_remembering("postgres", &db.url, hour).await.unwrap();
+        let b = Store::connect_remembering("postgres", &db.url, hour).await.unwrap();
+        let raw = sqlx::PgPool::connect(&db.url).await.unwrap();
+        let insert = |version: i32| {
+            let raw = raw.clone();
+            async move {
+                let data = format!("ts{version}").into_bytes();
+                let sum = hex::encode(notarius_tuf::metadata::sha256(&data));
+                sqlx::query(
+                    "INSERT INTO tuf_files (created_at, updated_at, gun, role, version, data, sha256) \
+                     VALUES (now(), now(), 'g', 'timestamp', $1, $2, $3)",
+                )
+                .bind(version)
+                .bind(data)
+                .bind(sum)
+                .execute(&raw)
+                .await
+                .unwrap();
+            }
+        };
+        let sees = |version: u32| {
+            let b = &b;
+            async move {
+                let want = format!("ts{version}").into_bytes();
+                for _ in 0..100 {
+                    if b.latest("g", "timestamp").await.unwrap().data == want {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                panic!("replica b never served ts{version}");
+            }
+        };
+        let listening = |s: &Store| s.remembers_newest();
+        for _ in 0..100 {
+            if listening(&a) && listening(&b) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(listening(&a) && listening(&b), "the replicas never listened");
+
+        a.update_many("g", &[up("timestamp", 1, b"ts1")]).await.unwrap();
+        sees(1).await;
+        // The notification of that write may reach b after it read ts1 and make it forget;
+        // once it has arrived, b's next read is remembered.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        b.latest("g", "timestamp").await.unwrap();
+        // Remembered: a write nobody is told of (trigger off) stays unseen.
+        sqlx::query("ALTER TABLE tuf_files DISABLE TRIGGER notarius_tuf_files_changed")
+            .execute(&raw)
+            .await
+            .unwrap();
+        insert(2).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(&b.latest("g", "timestamp").await.unwrap().data[..], b"ts1");
+        sqlx::query("ALTER TABLE tuf_files ENABLE TRIGGER notarius_tuf_files_changed")
+            .execute(&raw)
+            .await
+            .unwrap();
+        // Another replica's publish, then notary-server's kind of insert.
+        a.update_many("g", &[up("timestamp", 3, b"ts3")]).await.unwrap();
+        sees(3).await;
+        insert(4).await;
+        sees(4).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        b.latest("g", "timestamp").await.unwrap();
+        // The listening connection is cut: b listens again and hears the next write. (Whether a
+        // write lands in the gap is up to timing; `newest.rs`'s unit tests cover forgetting
+        // everything when the connection comes back.)
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        )
+        .execute(&raw)
+        .await
+        .unwrap();
+        insert(5).await;
+        sees(5).await;
+        // A writer reads past the memory.
+        sqlx::query("ALTER TABLE tuf_files DISABLE TRIGGER notarius_tuf_files_changed")
+            .execute(&raw)
+            .await
+            .unwrap();
+        insert(6).await;
+        assert_eq!(
+            &b.latest_for_update("g", "timestamp").await.unwrap().data[..],
+            b"ts6"
+        );
+        a.close().await;
+        b.close().await;
+        raw.close().await;
+    });
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite { use super::*; $( #[test] fn $name() { let db = TestDb::new(Backend::Sqlite); rt().block_on(super::$name(&db)); } )* }

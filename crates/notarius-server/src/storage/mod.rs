@@ -7,6 +7,7 @@
 //! [`StorageError::OldVersion`], which becomes Notary's `VERSION` error.
 
 pub mod cache;
+pub mod newest;
 mod schema;
 
 use std::time::Duration;
@@ -17,10 +18,7 @@ use notarius_tuf::role;
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Row};
 
-/// How long this process trusts its memory of a GUN's newest timestamp on SQLite, which is
-/// meant for one server process: should another process write the same file after all, its
-/// publish shows within this time.
-pub const NEWEST_TS_TTL: Duration = Duration::from_secs(1);
+pub use newest::DEFAULT_TTL as NEWEST_TS_TTL;
 
 use notarius_sql::{Database, on_pool};
 pub use notarius_sql::{Dialect, mysql_url};
@@ -97,10 +95,10 @@ pub struct KeyRow {
 
 pub struct Store {
     db: Database,
-    /// SQLite belongs to one server process, which sees every write to it: the newest
-    /// timestamp of each GUN is remembered until this process writes the GUN again.
-    newest_ts: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Stored)>>,
-    writes: std::sync::atomic::AtomicU64,
+    /// The newest timestamp of each GUN, while every write to it is sure to be heard of.
+    newest: std::sync::Arc<newest::Newest>,
+    /// PostgreSQL: the task hearing of other replicas' writes (`newest::listen`).
+    listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     cache: cache::Cache,
 }
 
@@ -116,19 +114,39 @@ impl Store {
     /// Connects by backend name as notary-server's config spells it: `sqlite3`/`sqlite`
     /// (a file path or `sqlite:` URL), `memory` (an in-memory SQLite), `postgres`, `mysql`.
     pub async fn connect(backend: &str, url: &str) -> Result<Store> {
+        Store::connect_remembering(backend, url, NEWEST_TS_TTL).await
+    }
+
+    /// [`Store::connect`], remembering a GUN's newest timestamp for at most `ttl` (tests use
+    /// a long one to show that writes are heard of without it).
+    pub async fn connect_remembering(backend: &str, url: &str, ttl: Duration) -> Result<Store> {
         let db = Database::connect(backend, url).await.map_err(|e| match e {
             notarius_sql::ConnectError::Unsupported(b) => StorageError::BadQuery(format!(
                 "unsupported storage backend {b:?} (use sqlite3, memory, postgres or mysql)"
             )),
             notarius_sql::ConnectError::Db(e) => StorageError::Db(e),
         })?;
+        let sqlite = db.dialect() == Dialect::Sqlite;
         let store = Store {
             db,
-            newest_ts: Default::default(),
-            writes: Default::default(),
+            newest: std::sync::Arc::new(newest::Newest::new(sqlite, ttl)),
+            listener: Default::default(),
             cache: Default::default(),
         };
         store.migrate().await?;
+        if let notarius_sql::Pool::Postgres(pool) = &store.db.pool {
+            match store.install_change_trigger(pool).await {
+                Ok(()) => {
+                    let task = tokio::spawn(newest::listen(pool.clone(), store.newest.clone()));
+                    *store.listener.lock().expect("not poisoned") = Some(task);
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "could not install the change trigger on tuf_files; every GET of a current \
+                     file asks the database"
+                ),
+            }
+        }
         Ok(store)
     }
 
@@ -151,37 +169,57 @@ impl Store {
         self.db.write_guard().await
     }
 
-    /// The highest version of a role (Notary's `SQLStorage.GetCurrent`).
+    /// The highest version of a role (Notary's `SQLStorage.GetCurrent`); the newest timestamp
+    /// may come from memory (`newest.rs`).
     pub async fn latest(&self, gun: &str, role: &str) -> Result<Stored> {
-        let remember = role == role::TIMESTAMP && self.dialect() == Dialect::Sqlite;
-        let generation = self.writes.load(std::sync::atomic::Ordering::SeqCst);
-        if remember
-            && let Some((at, s)) = self.newest_ts.lock().expect("not poisoned").get(gun)
-            && at.elapsed() < NEWEST_TS_TTL
-        {
-            return Ok(s.clone());
+        self.latest_with(gun, role, true).await
+    }
+
+    /// [`Store::latest`] for a writer: from the database unless this process is the only
+    /// writer (SQLite), so an update never validates against what another replica replaced.
+    pub async fn latest_for_update(&self, gun: &str, role: &str) -> Result<Stored> {
+        self.latest_with(gun, role, self.dialect() == Dialect::Sqlite)
+            .await
+    }
+
+    async fn latest_with(&self, gun: &str, role: &str, may_remember: bool) -> Result<Stored> {
+        let remember = may_remember && role == role::TIMESTAMP;
+        if remember && let Some(s) = self.newest.get(gun) {
+            return Ok(s);
         }
+        let ticket = if remember { self.newest.ticket() } else { None };
         let mut found = self.latest_from_db(gun, role).await?;
-        // Only what no write has overtaken since the query began is remembered.
-        if remember {
+        if let Some(t) = ticket {
             found.sha256 = Some(sha256_hex(&found.data));
-            let mut m = self.newest_ts.lock().expect("not poisoned");
-            if self.writes.load(std::sync::atomic::Ordering::SeqCst) == generation {
-                if m.len() >= cache::MAX_PARSED {
-                    m.clear();
-                }
-                m.insert(gun.to_owned(), (std::time::Instant::now(), found.clone()));
-            }
+            self.newest.remember(t, gun, &found);
         }
         Ok(found)
     }
 
+    /// Whether GETs may be answered from the remembered newest timestamp now (SQLite always;
+    /// PostgreSQL while the change notifications are heard; MySQL never).
+    pub fn remembers_newest(&self) -> bool {
+        self.newest.enabled()
+    }
+
     /// Forgets what this process remembered of `gun` after writing it.
     fn written(&self, gun: &str) {
-        let mut m = self.newest_ts.lock().expect("not poisoned");
-        self.writes
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        m.remove(gun);
+        self.newest.forget(gun);
+    }
+
+    /// A trigger that names the GUN of every changed `tuf_files` row on [`newest::CHANNEL`],
+    /// so every replica hears of every write, ours or notary-server's.
+    async fn install_change_trigger(&self, pool: &sqlx::PgPool) -> Result<()> {
+        let mut tx = pool.begin().await?;
+        // Replicas starting together would race on CREATE FUNCTION.
+        sqlx::query("SELECT pg_advisory_xact_lock(7205759403792793)")
+            .execute(&mut *tx)
+            .await?;
+        for stmt in schema::POSTGRES_CHANGE_TRIGGER {
+            sqlx::query(*stmt).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn latest_from_db(&self, gun: &str, role: &str) -> Result<Stored> {
@@ -266,7 +304,17 @@ impl Store {
     /// timestamp, the snapshot it names, and the role file that snapshot names, so a reader
     /// never sees a targets file newer than the snapshot it is served with.
     pub async fn current(&self, gun: &str, role_name: &str) -> Result<Stored> {
-        let ts = self.latest(gun, role::TIMESTAMP).await?;
+        self.current_with(gun, role_name, true).await
+    }
+
+    /// [`Store::current`] for a writer (see [`Store::latest_for_update`]).
+    pub async fn current_for_update(&self, gun: &str, role_name: &str) -> Result<Stored> {
+        self.current_with(gun, role_name, self.dialect() == Dialect::Sqlite)
+            .await
+    }
+
+    async fn current_with(&self, gun: &str, role_name: &str, may_remember: bool) -> Result<Stored> {
+        let ts = self.latest_with(gun, role::TIMESTAMP, may_remember).await?;
         if role_name == role::TIMESTAMP {
             return Ok(ts);
         }
@@ -553,6 +601,10 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(task) = self.listener.lock().expect("not poisoned").take() {
+            task.abort();
+        }
+        self.newest.reset(false);
         self.db.close().await
     }
 }

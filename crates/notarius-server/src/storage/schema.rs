@@ -49,6 +49,33 @@ const SQLITE: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS notarius_server_keys_gun_role ON notarius_server_keys (gun, role)",
 ];
 
+/// PostgreSQL only, after the tables: `NOTIFY notarius_tuf_files, '<gun>'` for every changed
+/// row of `tuf_files` (`newest.rs`). Plain `CREATE TRIGGER` and `EXECUTE PROCEDURE` so that
+/// PostgreSQL before 14 (no `CREATE OR REPLACE TRIGGER`) and before 11 (no `EXECUTE
+/// FUNCTION`) take it too; notary-server never notices it.
+pub const POSTGRES_CHANGE_TRIGGER: &[&str] = &[
+    "CREATE OR REPLACE FUNCTION notarius_tuf_files_changed() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' THEN
+                PERFORM pg_notify('notarius_tuf_files', OLD.gun);
+            ELSE
+                PERFORM pg_notify('notarius_tuf_files', NEW.gun);
+            END IF;
+            RETURN NULL;
+        END $$",
+    "DO $$
+        BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                           WHERE tgname = 'notarius_tuf_files_changed'
+                             AND tgrelid = 'tuf_files'::regclass) THEN
+                CREATE TRIGGER notarius_tuf_files_changed
+                    AFTER INSERT OR UPDATE OR DELETE ON tuf_files
+                    FOR EACH ROW EXECUTE PROCEDURE notarius_tuf_files_changed();
+            END IF;
+        END $$",
+];
+
 const POSTGRES: &[&str] = &[
     r#"CREATE TABLE IF NOT EXISTS "tuf_files" (
         "id" serial PRIMARY KEY,
