@@ -33,17 +33,16 @@ pub fn list_targets(repo: &Repo, roles: &[String]) -> notarius_tuf::Result<Vec<T
             .collect();
         repo.walk_targets("", r, &skip, |t, valid| {
             for (name, meta) in &t.signed.targets {
-                if found.contains_key(name) || !valid.check_paths(name) {
-                    continue;
-                }
-                found.insert(
-                    name.clone(),
-                    TargetWithRole {
+                // One lookup per target; the first role to list a name wins.
+                if let std::collections::btree_map::Entry::Vacant(slot) = found.entry(name.clone())
+                    && valid.check_paths(name)
+                {
+                    slot.insert(TargetWithRole {
                         name: name.clone(),
                         meta: meta.clone(),
                         role: valid.base.name.clone(),
-                    },
-                );
+                    });
+                }
             }
             Ok(Walk::Continue)
         })?;
@@ -89,17 +88,23 @@ pub fn lookup_target(repo: &Repo, name: &str, roles: &[String]) -> Option<Target
 pub fn tabwrite(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![4usize; cols];
+    let mut total = 0;
     for row in rows {
         for (i, cell) in row.iter().enumerate().take(row.len().saturating_sub(1)) {
             widths[i] = widths[i].max(cell.chars().count() + 4);
         }
     }
-    let mut out = String::new();
+    for row in rows {
+        total +=
+            widths.iter().take(row.len()).sum::<usize>() + row.last().map_or(0, String::len) + 1;
+    }
+    let mut out = String::with_capacity(total);
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             out.push_str(cell);
             if i + 1 < row.len() {
-                out.push_str(&" ".repeat(widths[i] - cell.chars().count()));
+                let pad = widths[i] - cell.chars().count();
+                out.extend(std::iter::repeat_n(' ', pad));
             }
         }
         out.push('\n');

@@ -13,6 +13,7 @@
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 use std::fmt;
+use std::io::Write as _;
 
 /// How numbers are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,11 +77,28 @@ fn write_object(
     map: &Map<String, Value>,
     mode: NumberMode,
 ) -> Result<(), CanonicalError> {
-    // Sorted explicitly: another crate in the build may switch serde_json to insertion order.
-    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    // serde_json's map is a BTreeMap, already in this order, unless another crate in the build
+    // switches it to insertion order: then, and only then, sort (no allocation otherwise).
+    let sorted = map
+        .keys()
+        .zip(map.keys().skip(1))
+        .all(|(a, b)| a.as_bytes() < b.as_bytes());
+    if sorted {
+        write_members(out, map.iter(), mode)
+    } else {
+        let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        write_members(out, entries.into_iter(), mode)
+    }
+}
+
+fn write_members<'a>(
+    out: &mut Vec<u8>,
+    entries: impl Iterator<Item = (&'a String, &'a Value)>,
+    mode: NumberMode,
+) -> Result<(), CanonicalError> {
     out.push(b'{');
-    for (i, (k, v)) in entries.into_iter().enumerate() {
+    for (i, (k, v)) in entries.enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -94,23 +112,26 @@ fn write_object(
 
 fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
-    for &b in s.as_bytes() {
-        if b == b'"' || b == b'\\' {
-            out.push(b'\\');
-        }
-        out.push(b);
+    // Runs without `"` or `\` are copied whole (most strings are one run).
+    let mut rest = s.as_bytes();
+    while let Some(i) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+        out.extend_from_slice(&rest[..i]);
+        out.push(b'\\');
+        out.push(rest[i]);
+        rest = &rest[i + 1..];
     }
+    out.extend_from_slice(rest);
     out.push(b'"');
 }
 
 fn write_number(out: &mut Vec<u8>, n: &Number, mode: NumberMode) -> Result<(), CanonicalError> {
     if mode == NumberMode::Exact {
         if let Some(i) = n.as_i64() {
-            out.extend_from_slice(i.to_string().as_bytes());
+            let _ = write!(out, "{i}");
             return Ok(());
         }
         if let Some(u) = n.as_u64() {
-            out.extend_from_slice(u.to_string().as_bytes());
+            let _ = write!(out, "{u}");
             return Ok(());
         }
     }
@@ -124,7 +145,7 @@ fn write_number(out: &mut Vec<u8>, n: &Number, mode: NumberMode) -> Result<(), C
     if !f.is_finite() || f.floor() != f || !(-TWO_63..TWO_63).contains(&f) {
         return Err(CanonicalError::NonIntegralNumber(n.to_string()));
     }
-    out.extend_from_slice((f as i64).to_string().as_bytes());
+    let _ = write!(out, "{}", f as i64);
     Ok(())
 }
 
@@ -198,10 +219,15 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let StrictValue(v) = map.next_value()?;
-            if out.contains_key(&key) {
-                return Err(de::Error::custom(format!("duplicate key {key:?}")));
+            // One lookup per member: a targets file is mostly one object of thousands.
+            match out.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(v);
+                }
+                serde_json::map::Entry::Occupied(dup) => {
+                    return Err(de::Error::custom(format!("duplicate key {:?}", dup.key())));
+                }
             }
-            out.insert(key, v);
         }
         Ok(StrictValue(Value::Object(out)))
     }

@@ -48,9 +48,39 @@ pub mod b64 {
         s.serialize_str(&B64.encode(v))
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<u8>, D::Error> {
-        let s = Option::<String>::deserialize(d)?.unwrap_or_default();
-        B64.decode(s.as_bytes())
-            .map_err(|e| serde::de::Error::custom(format!("illegal base64 data: {e}")))
+        // `Option<String>` decoded without a copy of the text: a targets file holds two
+        // digests per target.
+        struct Text;
+        impl<'de> serde::de::Visitor<'de> for Text {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Vec<u8>, E> {
+                B64.decode(v.as_bytes())
+                    .map_err(|e| E::custom(format!("illegal base64 data: {e}")))
+            }
+        }
+        struct Nullable;
+        impl<'de> serde::de::Visitor<'de> for Nullable {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("option")
+            }
+            fn visit_none<E>(self) -> std::result::Result<Vec<u8>, E> {
+                Ok(Vec::new())
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Vec<u8>, E> {
+                Ok(Vec::new())
+            }
+            fn visit_some<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> std::result::Result<Vec<u8>, D::Error> {
+                d.deserialize_str(Text)
+            }
+        }
+        d.deserialize_option(Nullable)
     }
 }
 
@@ -871,6 +901,33 @@ mod tests {
     use super::*;
 
     const TS: &str = r#"{"signed":{"_type":"Timestamp","expires":"2026-12-09T00:52:03.441Z","meta":{"snapshot":{"hashes":{"sha256":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=","sha512":"z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg=="},"length":0}},"version":1},"signatures":[]}"#;
+
+    #[test]
+    fn digests_decode_as_option_string_did() {
+        use serde_json::json;
+        #[derive(Debug, Deserialize)]
+        struct H(#[serde(with = "b64")] Vec<u8>);
+        let de = |v: Value| H::deserialize(&v).map(|h| h.0).map_err(|e| e.to_string());
+        let de_text = |t: &str| {
+            serde_json::from_str::<H>(t)
+                .map(|h| h.0)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(de(json!("AAEC")), Ok(vec![0, 1, 2]));
+        assert_eq!(de_text("\"AAEC\""), Ok(vec![0, 1, 2]));
+        assert_eq!(de(json!(null)), Ok(vec![]));
+        assert_eq!(de_text("null"), Ok(vec![]));
+        assert_eq!(de(json!("")), Ok(vec![]));
+        assert_eq!(
+            de(json!(7)),
+            Err("invalid type: integer `7`, expected a string".into())
+        );
+        assert!(
+            de(json!("not base64!"))
+                .unwrap_err()
+                .starts_with("illegal base64 data")
+        );
+    }
 
     #[test]
     fn round_trips_go_bytes() {
