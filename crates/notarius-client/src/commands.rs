@@ -85,16 +85,13 @@ impl Context {
         let prompt = notarius_crypto::passphrase::PromptRetriever::new(TtyTerminal);
         let retriever = EnvRetriever::from_process_env(Some(prompt));
         let mut stores: Vec<Box<dyn notarius_crypto::service::KeyStore>> = Vec::new();
+        let files = FileKeyStore::open(&self.trust_dir)?.remembering_keys();
         // A hardware token goes first, its new keys backed up to the key files (Notary's
         // yubikey store); with no module or no token the keys are files only.
-        if let Some(token) = notarius_pkcs11::discover_from_env(Some(
-            FileKeyStore::open(&self.trust_dir)?.remembering_keys(),
-        ))? {
+        if let Some(token) = notarius_pkcs11::discover_from_env(Some(files.clone()))? {
             stores.push(Box::new(token));
         }
-        stores.push(Box::new(
-            FileKeyStore::open(&self.trust_dir)?.remembering_keys(),
-        ));
+        stores.push(Box::new(files));
         Ok(CryptoService::new(stores, Box::new(retriever)))
     }
 

@@ -244,7 +244,10 @@ pub struct ImportReport {
     pub skipped: Vec<String>,
 }
 
-/// Keys stored as files in `<trust_dir>/private`.
+/// Keys stored as files in `<trust_dir>/private`. A clone is another handle on the same store:
+/// it shares what the store remembers (so a hardware token's backup store and the file store
+/// of one process never disagree).
+#[derive(Clone)]
 pub struct FileKeyStore {
     dir: PathBuf,
     /// Keys this process has decrypted or written, by ID, with the file bytes they came from:
@@ -252,7 +255,12 @@ pub struct FileKeyStore {
     /// and each decryption is thousands of HMACs. A file changed on disk since is read again.
     /// Off unless [`FileKeyStore::remembering_keys`]: the store itself (and its tests of wrong
     /// passphrases) always decrypts.
-    decrypted: Option<std::sync::Mutex<std::collections::HashMap<String, Decrypted>>>,
+    decrypted:
+        Option<std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Decrypted>>>>,
+    /// With `decrypted`: the listing, read once and kept until this store writes or removes
+    /// a key, as Notary's key file store keeps its `keyInfoMap` (a command lists the keys
+    /// several times, and a trust directory can hold hundreds of key files).
+    listed: std::sync::Arc<std::sync::Mutex<Option<BTreeMap<String, KeyInfo>>>>,
 }
 
 struct Decrypted {
@@ -270,6 +278,7 @@ impl FileKeyStore {
         let store = FileKeyStore {
             dir,
             decrypted: None,
+            listed: Default::default(),
         };
         store.migrate_legacy()?;
         Ok(store)
@@ -329,13 +338,32 @@ impl FileKeyStore {
     /// Every key with its role and GUN, without decrypting. Files Notary could not read as a
     /// key (not PEM, not a private-key block) are skipped, as Notary skips them.
     pub fn list(&self) -> Result<BTreeMap<String, KeyInfo>, KeyStoreError> {
+        let remembering = self.decrypted.is_some();
+        if remembering && let Some(l) = &*self.listed.lock().expect("not poisoned") {
+            return Ok(l.clone());
+        }
         let mut out = BTreeMap::new();
         for id in self.ids()? {
             if let Ok(info) = self.info(&id) {
                 out.insert(id, info);
             }
         }
+        if remembering {
+            *self.listed.lock().expect("not poisoned") = Some(out.clone());
+        }
         Ok(out)
+    }
+
+    /// This store wrote or removed key file `id`: the remembered listing follows (Notary
+    /// updates its key info map the same way), re-reading only that file.
+    fn changed(&self, id: &str) {
+        let mut listed = self.listed.lock().expect("not poisoned");
+        if let Some(l) = listed.as_mut() {
+            l.remove(id);
+            if let Ok(info) = self.info(id) {
+                l.insert(id.to_owned(), info);
+            }
+        }
     }
 
     /// Role and GUN of key `id`, from its headers.
@@ -373,6 +401,7 @@ impl FileKeyStore {
         let passphrase = new_passphrase(retriever, key.id(), role_name)?;
         let pem = encode_key_file(key, role_name, gun, &passphrase);
         fsutil::write_private_atomic(&path, pem.as_bytes()).map_err(io_err(&path))?;
+        self.changed(key.id());
         self.remember(key.id(), pem.as_bytes(), key.raw(), role_name);
         Ok(())
     }
@@ -407,7 +436,9 @@ impl FileKeyStore {
     /// passphrase, as Notary does).
     pub fn add_raw(&self, id: &str, pem: &[u8]) -> Result<(), KeyStoreError> {
         let path = self.path_of(id)?;
-        fsutil::write_private_atomic(&path, pem).map_err(io_err(&path))
+        fsutil::write_private_atomic(&path, pem).map_err(io_err(&path))?;
+        self.changed(id);
+        Ok(())
     }
 
     /// The decrypted key and its role. A wrong passphrase is asked again up to Notary's limit;
@@ -466,7 +497,9 @@ impl FileKeyStore {
         if let Some(cache) = &self.decrypted {
             cache.lock().expect("not poisoned").remove(id);
         }
-        match fs::remove_file(&path) {
+        let removed = fs::remove_file(&path);
+        self.changed(id);
+        match removed {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 Err(KeyStoreError::NotFound(id.to_owned()))

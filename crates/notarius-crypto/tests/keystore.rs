@@ -443,3 +443,51 @@ fn a_remembering_store_asks_once_and_rereads_a_changed_file() {
     ks.remove(key.id()).unwrap();
     assert!(ks.get(key.id(), &mut pw("second passphrase")).is_err());
 }
+
+/// A remembering store lists the directory once and then keeps the listing up to date with its
+/// own writes and removals, as Notary's key file store keeps its key info map; a plain store
+/// always reads the directory.
+#[test]
+fn a_remembering_store_lists_once_until_it_changes_a_key() {
+    let t = tempfile::tempdir().unwrap();
+    let ks = FileKeyStore::open(t.path()).unwrap().remembering_keys();
+    let plain = FileKeyStore::open(t.path()).unwrap();
+    let a = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
+    ks.add(&a, "targets", "g", &mut pw("p")).unwrap();
+    assert_eq!(ks.list().unwrap().len(), 1);
+
+    // Another process adds a key: this process keeps the listing it read.
+    let b = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
+    plain.add(&b, "root", "", &mut pw("p")).unwrap();
+    assert_eq!(ks.list().unwrap().len(), 1);
+    assert_eq!(plain.list().unwrap().len(), 2);
+
+    // Its own writes and removals are seen at once (and only they: the other process's key
+    // stays unlisted for the rest of this one, as in Notary).
+    let c = PrivateKey::generate(Algorithm::Ed25519).unwrap();
+    ks.add(&c, "targets/x", "", &mut pw("p")).unwrap();
+    let listed = ks.list().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[c.id()].role, "targets/x");
+    assert!(!listed.contains_key(b.id()));
+    ks.remove(a.id()).unwrap();
+    assert!(!ks.list().unwrap().contains_key(a.id()));
+    ks.add_raw(a.id(), plain.export(b.id()).unwrap().as_bytes())
+        .unwrap();
+    assert!(ks.list().unwrap().contains_key(a.id()));
+}
+
+/// Clones of a remembering store share its memory: a write through one is listed by the other.
+#[test]
+fn clones_of_a_store_share_what_it_remembers() {
+    let t = tempfile::tempdir().unwrap();
+    let ks = FileKeyStore::open(t.path()).unwrap().remembering_keys();
+    let backup = ks.clone();
+    assert!(ks.list().unwrap().is_empty());
+    let k = PrivateKey::generate(Algorithm::Ecdsa).unwrap();
+    backup.add(&k, "root", "", &mut pw("p")).unwrap();
+    assert!(ks.list().unwrap().contains_key(k.id()));
+    let mut never = common::Wrong(0);
+    assert!(ks.get(k.id(), &mut never).is_ok());
+    assert_eq!(never.0, 0);
+}
