@@ -12,6 +12,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let canonical = env.canonical_signed().ok();
+    // The signature check's shortcut: signed bytes found verbatim must be the canonical ones.
+    if let Some(found) = Envelope::canonical_signed_in(data) {
+        assert_eq!(
+            Some(found),
+            canonical.as_deref(),
+            "vouched for non-canonical signed bytes"
+        );
+    }
 
     if let Ok(wire) = env.to_wire_bytes() {
         let back = Envelope::parse("root", &wire).expect("our wire bytes parse");

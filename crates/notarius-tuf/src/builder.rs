@@ -14,7 +14,7 @@ use chrono::{DateTime, FixedOffset};
 use crate::error::{Error, Result};
 use crate::metadata::{
     BaseRole, Envelope, FileMeta, Hashes, SHA256, Signed, Snapshot, Targets, Timestamp,
-    check_hashes, verify_expiry, verify_signatures, verify_version,
+    check_hashes, verify_expiry, verify_signatures_in, verify_version,
 };
 use crate::repo::Repo;
 use crate::role;
@@ -457,7 +457,7 @@ impl RepoBuilder {
             signatures: env.signatures.clone(),
             raw: Some(content.to_vec()),
         };
-        if let Err(e) = verify_signatures(&env, &d.base) {
+        if let Err(e) = verify_signatures_in(&env, Some(content), &d.base) {
             self.invalid.targets.insert(role_name.to_owned(), signed);
             return Err(e);
         }
@@ -524,7 +524,7 @@ impl RepoBuilder {
         content: &[u8],
     ) -> Result<Envelope> {
         let env = self.bytes_to_signed(content, &r.name, false)?;
-        verify_signatures(&env, r)?;
+        verify_signatures_in(&env, Some(content), r)?;
         Ok(env)
     }
 

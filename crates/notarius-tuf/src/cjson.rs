@@ -149,6 +149,139 @@ fn write_number(out: &mut Vec<u8>, n: &Number, mode: NumberMode) -> Result<(), C
     Ok(())
 }
 
+/// The largest integer every value up to which an IEEE double holds exactly (2^53): beyond it
+/// [`NumberMode::GoFloat`] may write another number than the one read.
+const MAX_EXACT_INT: u64 = 1 << 53;
+
+/// If `bytes` starts with a JSON value that is already in canonical form
+/// ([`NumberMode::GoFloat`]), its length.
+///
+/// Conservative: `None` means "not known to be canonical" (an escape other than `\"` or `\\`,
+/// a backslash in a member name, whitespace, a fraction or exponent, an integer beyond 2^53, `-0`,
+/// members out of order, nesting past 128, …), never "invalid". When it answers `Some(n)` for
+/// bytes the strict parser accepts, `to_canonical_with(parse(bytes[..n]), GoFloat)` is exactly
+/// `bytes[..n]`: the signature check can use the received bytes instead of writing them again
+/// (property-tested below and in the `metadata_parse` fuzz target).
+pub fn canonical_prefix(bytes: &[u8]) -> Option<usize> {
+    let mut r = Recognizer { b: bytes, i: 0 };
+    r.value(0)?;
+    Some(r.i)
+}
+
+struct Recognizer<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Recognizer<'a> {
+    fn next(&mut self) -> Option<u8> {
+        let c = *self.b.get(self.i)?;
+        self.i += 1;
+        Some(c)
+    }
+
+    fn eat(&mut self, lit: &[u8]) -> Option<()> {
+        let end = self.i.checked_add(lit.len())?;
+        (self.b.get(self.i..end)? == lit).then(|| self.i = end)
+    }
+
+    fn value(&mut self, depth: usize) -> Option<()> {
+        if depth > 128 {
+            return None;
+        }
+        match *self.b.get(self.i)? {
+            b'{' => self.object(depth),
+            b'[' => self.array(depth),
+            b'"' => self.string(false).map(|_| ()),
+            b't' => self.eat(b"true"),
+            b'f' => self.eat(b"false"),
+            b'n' => self.eat(b"null"),
+            b'-' | b'0'..=b'9' => self.integer(),
+            _ => None,
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Option<()> {
+        self.next()?;
+        if self.eat(b"}").is_some() {
+            return Some(());
+        }
+        let mut prev: Option<&'a [u8]> = None;
+        loop {
+            // Names without escapes, so that their raw bytes are the bytes the canonical form
+            // sorts by.
+            let name = self.string(true)?;
+            if prev.is_some_and(|p| p >= name) {
+                return None;
+            }
+            prev = Some(name);
+            self.eat(b":")?;
+            self.value(depth + 1)?;
+            match self.next()? {
+                b',' => continue,
+                b'}' => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Option<()> {
+        self.next()?;
+        if self.eat(b"]").is_some() {
+            return Some(());
+        }
+        loop {
+            self.value(depth + 1)?;
+            match self.next()? {
+                b',' => continue,
+                b']' => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string's raw content. Only `\"` and `\\` are canonical escapes; none at all in a
+    /// member name. (Raw control characters need no check: the strict parser refuses them, and
+    /// only bytes it accepts are vouched for.)
+    fn string(&mut self, name: bool) -> Option<&'a [u8]> {
+        let b = self.b;
+        if b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        let start = self.i + 1;
+        let mut i = start;
+        loop {
+            i += memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+            match (b[i], b.get(i + 1)) {
+                (b'"', _) => {
+                    self.i = i + 1;
+                    return Some(&b[start..i]);
+                }
+                (_, Some(b'"' | b'\\')) if !name => i += 2,
+                _ => return None,
+            }
+        }
+    }
+
+    fn integer(&mut self) -> Option<()> {
+        let negative = self.eat(b"-").is_some();
+        let start = self.i;
+        while matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+        let digits = &self.b[start..self.i];
+        if digits.is_empty()
+            || (digits[0] == b'0' && (digits.len() > 1 || negative))
+            || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E'))
+            || digits.len() > 16
+        {
+            return None;
+        }
+        let n: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+        (n <= MAX_EXACT_INT).then_some(())
+    }
+}
+
 /// Why bytes were refused by the strict parser.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed JSON: {0}")]
@@ -330,6 +463,51 @@ mod tests {
         assert_eq!(go, "[1,-5,1,1000,9007199254740992]");
         assert!(to_canonical(&json!(1.5)).is_err());
         assert!(to_canonical(&json!(1e300)).is_err());
+    }
+
+    #[test]
+    fn canonical_prefix_vouches_only_for_canonical_form() {
+        let yes: &[&str] = &[
+            r#"{}"#,
+            r#"{"a":1,"b":[true,false,null],"c":{"d":"x\"y\\z"}}"#,
+            r#"{"a":-5,"b":0,"c":9007199254740992,"d":-9007199254740992}"#,
+            "{\"a b\":1,\"a#\":2,\"é\":\"<>&\u{2028}\"}",
+            r#"[]"#,
+            r#""""#,
+        ];
+        for y in yes {
+            assert_eq!(canonical_prefix(y.as_bytes()), Some(y.len()), "{y}");
+            let v = parse_strict(y.as_bytes()).unwrap();
+            assert_eq!(canon(&v), *y);
+        }
+        assert_eq!(canonical_prefix(br#"{"a":1},"signatures""#), Some(7));
+        let no: &[&str] = &[
+            r#"{"b":1,"a":2}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"{ "a":1}"#,
+            r#"{"a": 1}"#,
+            r#"{"a":1 }"#,
+            r#"{"a":1.0}"#,
+            r#"{"a":1e3}"#,
+            r#"{"a":-0}"#,
+            r#"{"a":01}"#,
+            r#"{"a":9007199254740993}"#,
+            r#"{"a":"\u0041"}"#,
+            r#"{"a":"\/"}"#,
+            r#"{"a\"":1}"#,
+            r#"{"a":"x"#,
+            r#"{"a":tru}"#,
+            r#"{"a":[1,]}"#,
+            r#"{"a":1,}"#,
+            r#"{,}"#,
+            "",
+            " {}",
+        ];
+        for n in no {
+            assert_ne!(canonical_prefix(n.as_bytes()), Some(n.len()), "{n}");
+        }
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(canonical_prefix(deep.as_bytes()), None);
     }
 
     #[test]

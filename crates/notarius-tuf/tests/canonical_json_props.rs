@@ -117,3 +117,104 @@ proptest! {
         }
     }
 }
+
+/// The claim `canonical_prefix` makes: whenever it vouches for bytes the strict parser accepts,
+/// writing the parsed value out again gives exactly those bytes.
+fn vouched_bytes_are_canonical(bytes: &[u8]) -> Result<(), TestCaseError> {
+    use notarius_tuf::cjson::canonical_prefix;
+    let Some(n) = canonical_prefix(bytes) else {
+        return Ok(());
+    };
+    let Ok(v) = parse_strict(&bytes[..n]) else {
+        return Ok(());
+    };
+    prop_assert_eq!(
+        to_canonical_with(&v, NumberMode::GoFloat).unwrap(),
+        bytes[..n].to_vec(),
+        "vouched for {:?}",
+        String::from_utf8_lossy(&bytes[..n])
+    );
+    Ok(())
+}
+
+/// JSON-ish bytes: canonical pieces and the things that break canonical form.
+fn arb_jsonish() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        prop_oneof![
+            Just(&b"{"[..]),
+            Just(&b"}"[..]),
+            Just(&b"["[..]),
+            Just(&b"]"[..]),
+            Just(&b","[..]),
+            Just(&b":"[..]),
+            Just(&b"\""[..]),
+            Just(&b"\\"[..]),
+            Just(&b"\\\""[..]),
+            Just(&b"\\u0041"[..]),
+            Just(&b" "[..]),
+            Just(&b"a"[..]),
+            Just(&b"b"[..]),
+            Just(&b"0"[..]),
+            Just(&b"-"[..]),
+            Just(&b"1"[..]),
+            Just(&b"9007199254740993"[..]),
+            Just(&b"9007199254740992"[..]),
+            Just(&b".5"[..]),
+            Just(&b"e3"[..]),
+            Just(&b"true"[..]),
+            Just(&b"null"[..]),
+            Just("é".as_bytes()),
+        ],
+        0..40,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn canonical_bytes_are_recognised_unless_they_hold_what_it_declines(v in arb_value()) {
+        use notarius_tuf::cjson::canonical_prefix;
+        // Numbers past i64 have no canonical form at all.
+        let Ok(bytes) = to_canonical_with(&v, NumberMode::GoFloat) else {
+            return Ok(());
+        };
+        vouched_bytes_are_canonical(&bytes)?;
+        // Declined only for: escapes in member names, integers past 2^53, control characters
+        // (which no JSON parser takes raw).
+        let text = String::from_utf8_lossy(&bytes);
+        let declinable = bytes.iter().any(|&b| b < 0x20 || b == b'\\')
+            || text.split(|c: char| !c.is_ascii_digit()).any(|d| d.len() >= 16);
+        if !declinable {
+            prop_assert_eq!(canonical_prefix(&bytes), Some(bytes.len()), "{}", text);
+        }
+    }
+
+    #[test]
+    fn whatever_is_recognised_is_canonical(bytes in arb_jsonish()) {
+        vouched_bytes_are_canonical(&bytes)?;
+    }
+
+    #[test]
+    fn mutated_canonical_bytes_are_never_wrongly_vouched_for(
+        v in arb_value(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..4),
+    ) {
+        let Ok(mut bytes) = to_canonical_with(&v, NumberMode::GoFloat) else {
+            return Ok(());
+        };
+        for (at, byte, op) in edits {
+            let i = if bytes.is_empty() { 0 } else { at.index(bytes.len()) };
+            match op {
+                0 if !bytes.is_empty() => bytes[i] = byte,
+                1 => bytes.insert(i, byte),
+                _ if !bytes.is_empty() => {
+                    bytes.remove(i);
+                }
+                _ => {}
+            }
+        }
+        vouched_bytes_are_canonical(&bytes)?;
+    }
+}

@@ -309,3 +309,37 @@ fn the_update_loop_reads_every_notary_repository() {
         }
     }
 }
+
+/// Every file Notary wrote: where the signed bytes are found verbatim in the file, they are the
+/// bytes we would write out to check its signatures; and most files take that shortcut (those
+/// with `<>&` in a name do not: Go escapes them on the wire).
+#[test]
+fn signed_bytes_found_in_notarys_files_are_the_canonical_ones() {
+    let (mut found, mut total) = (0, 0);
+    for scenario in scenarios() {
+        let mut files: Vec<PathBuf> = Vec::new();
+        let mut dirs = vec![scenario.join("server")];
+        while let Some(d) = dirs.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "json") {
+                    files.push(p);
+                }
+            }
+        }
+        for p in files {
+            let bytes = read(&p);
+            let Ok(env) = Envelope::parse("targets", &bytes) else {
+                continue;
+            };
+            total += 1;
+            if let Some(m) = Envelope::canonical_signed_in(&bytes) {
+                found += 1;
+                assert_eq!(m, &env.canonical_signed().unwrap()[..], "{}", p.display());
+            }
+        }
+    }
+    assert!(total > 20 && found * 2 > total, "{found} of {total}");
+}
