@@ -36,6 +36,43 @@ impl Default for Caching {
     }
 }
 
+/// Notary's cache headers for current and for consistent reads, built once from [`Caching`]:
+/// every metadata answer carries them.
+pub struct CacheHeaders {
+    current: Vec<(header::HeaderName, HeaderValue)>,
+    consistent: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl From<Caching> for CacheHeaders {
+    fn from(c: Caching) -> CacheHeaders {
+        // Current files must be revalidated; checksum- and version-addressed ones never change.
+        let headers = |max_age: u64, must_revalidate: bool| {
+            if max_age == 0 {
+                return vec![
+                    (
+                        header::CACHE_CONTROL,
+                        HeaderValue::from_static("max-age=0, no-cache, no-store"),
+                    ),
+                    (header::PRAGMA, HeaderValue::from_static("no-cache")),
+                ];
+            }
+            let v = if must_revalidate {
+                format!("public, max-age={max_age}, s-maxage={max_age}, must-revalidate")
+            } else {
+                format!("public, max-age={max_age}, s-maxage={max_age}")
+            };
+            vec![(
+                header::CACHE_CONTROL,
+                HeaderValue::from_str(&v).expect("ascii"),
+            )]
+        };
+        CacheHeaders {
+            current: headers(c.current, true),
+            consistent: headers(c.consistent, false),
+        }
+    }
+}
+
 /// The most changefeed records one request returns.
 pub const MAX_PAGE: i64 = 1000;
 
@@ -44,7 +81,7 @@ pub struct App {
     pub store: Arc<Store>,
     pub trust: Arc<dyn TrustService>,
     pub key_algorithm: String,
-    pub caching: Caching,
+    pub caching: CacheHeaders,
     pub gun_prefixes: Vec<String>,
     /// Upper bound of a whole update request body.
     pub max_body: usize,
@@ -88,15 +125,20 @@ fn text(body: impl Into<Bytes>) -> Response {
     r
 }
 
+fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
 impl ApiError {
     fn into_response(self) -> Response {
-        let mut r = Response::new(Full::new(Bytes::from(self.body())));
-        *r.status_mut() = StatusCode::from_u16(self.code.status()).expect("valid status");
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
-        r
+        let status = StatusCode::from_u16(self.code.status()).expect("valid status");
+        json_response(status, self.body())
     }
 }
 
@@ -252,7 +294,7 @@ async fn handle(
                 .by_checksum(&gun, &role, &checksum)
                 .await
                 .map_err(read_error)?;
-            Ok(metadata(s.data, s.modified, app.caching.consistent, false))
+            Ok(metadata(s.data, s.modified, &app.caching.consistent))
         }
         Route::ByVersion { gun, role, version } => {
             let v: i64 = version
@@ -263,7 +305,7 @@ async fn handle(
                 .by_version(&gun, &role, v)
                 .await
                 .map_err(read_error)?;
-            Ok(metadata(s.data, s.modified, app.caching.consistent, false))
+            Ok(metadata(s.data, s.modified, &app.caching.consistent))
         }
         Route::Current { gun, role } => {
             let (data, modified) = if role == role::TIMESTAMP || role == role::SNAPSHOT {
@@ -272,7 +314,7 @@ async fn handle(
                 let s = app.store.current(&gun, &role).await.map_err(read_error)?;
                 (s.data, s.modified)
             };
-            Ok(metadata(data, modified, app.caching.current, true))
+            Ok(metadata(data, modified, &app.caching.current))
         }
         Route::Key { gun, role } => {
             let key = if method == Method::Post {
@@ -330,40 +372,27 @@ fn read_error(e: StorageError) -> ApiError {
     }
 }
 
-/// A metadata answer with Notary's cache headers: current files must be revalidated,
-/// checksum- and version-addressed ones never change.
+/// A metadata answer with Notary's `Last-Modified` and cache headers.
 fn metadata(
     data: Bytes,
     modified: Option<DateTime<Utc>>,
-    max_age: u64,
-    must_revalidate: bool,
+    cache: &[(header::HeaderName, HeaderValue)],
 ) -> Response {
     let mut r = text(data);
     let h = r.headers_mut();
     let t = modified.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     h.insert(header::LAST_MODIFIED, last_modified_value(t));
-    if max_age == 0 {
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("max-age=0, no-cache, no-store"),
-        );
-        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    } else {
-        h.insert(
-            header::CACHE_CONTROL,
-            cache_control_value(max_age, must_revalidate),
-        );
+    for (name, value) in cache {
+        h.insert(name, value.clone());
     }
     r
 }
 
 thread_local! {
-    /// The last `Last-Modified` and `Cache-Control` values each worker thread built: a busy
-    /// server answers the same few files over and over, and formatting them showed in profiles.
+    /// The last `Last-Modified` value each worker thread built: a busy server answers the same
+    /// few files over and over, and formatting the date showed in profiles.
     static LAST_MODIFIED: std::cell::RefCell<Option<(DateTime<Utc>, HeaderValue)>> =
         const { std::cell::RefCell::new(None) };
-    static CACHE_CONTROL: std::cell::RefCell<Vec<((u64, bool), HeaderValue)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn last_modified_value(t: DateTime<Utc>) -> HeaderValue {
@@ -374,25 +403,6 @@ fn last_modified_value(t: DateTime<Utc>) -> HeaderValue {
             *last = Some((t, v.clone()));
             v
         }
-    })
-}
-
-fn cache_control_value(max_age: u64, must_revalidate: bool) -> HeaderValue {
-    CACHE_CONTROL.with_borrow_mut(|known| {
-        if let Some((_, v)) = known.iter().find(|(k, _)| *k == (max_age, must_revalidate)) {
-            return v.clone();
-        }
-        let v = if must_revalidate {
-            format!("public, max-age={max_age}, s-maxage={max_age}, must-revalidate")
-        } else {
-            format!("public, max-age={max_age}, s-maxage={max_age}")
-        };
-        let v = HeaderValue::from_str(&v).expect("ascii");
-        // A handful of configurations per process; the bound only guards against misuse.
-        if known.len() < 8 {
-            known.push(((max_age, must_revalidate), v.clone()));
-        }
-        v
     })
 }
 
@@ -414,17 +424,13 @@ async fn health(app: &App) -> Response {
     if let Err(e) = app.trust.health().await {
         failures.insert("Trust operational".into(), json!(e.to_string()));
     }
-    let mut r = Response::new(Full::new(Bytes::from(
-        serde_json::to_vec(&serde_json::Value::Object(failures.clone())).expect("json"),
-    )));
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    if !failures.is_empty() {
-        *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    }
-    r
+    let status = if failures.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::to_vec(&serde_json::Value::Object(failures)).expect("json");
+    json_response(status, body)
 }
 
 #[derive(serde::Deserialize)]
@@ -764,6 +770,35 @@ async fn changefeed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_headers_are_notarys() {
+        let show = |h: &[(header::HeaderName, HeaderValue)]| {
+            h.iter()
+                .map(|(n, v)| format!("{n}: {}", v.to_str().unwrap()))
+                .collect::<Vec<_>>()
+        };
+        let h = CacheHeaders::from(Caching {
+            current: 300,
+            consistent: 0,
+        });
+        assert_eq!(
+            show(&h.current),
+            ["cache-control: public, max-age=300, s-maxage=300, must-revalidate"]
+        );
+        assert_eq!(
+            show(&h.consistent),
+            [
+                "cache-control: max-age=0, no-cache, no-store",
+                "pragma: no-cache"
+            ]
+        );
+        let h = CacheHeaders::from(Caching::default());
+        assert_eq!(
+            show(&h.consistent),
+            ["cache-control: public, max-age=2592000, s-maxage=2592000"]
+        );
+    }
 
     #[test]
     fn last_modified_is_chronos_format() {

@@ -192,7 +192,8 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
         caching: app::Caching {
             current: to_secs(cfg.caching.max_age.current_metadata, defaults.current),
             consistent: to_secs(cfg.caching.max_age.consistent_metadata, defaults.consistent),
-        },
+        }
+        .into(),
         gun_prefixes: cfg.repositories.gun_prefixes.clone(),
         max_body: opts.max_update_bytes.unwrap_or(MAX_UPDATE_BYTES),
         metrics: Default::default(),

@@ -47,14 +47,11 @@ pub struct Cache {
 
 impl Cache {
     pub fn file(&self, gun: &str, role: &str, sha: &str) -> Option<File> {
-        let inner = self.inner.lock().expect("not poisoned");
-        // Looked up by checksum first so that a hit builds no owned key.
-        inner
-            .files
-            .get(sha)?
-            .iter()
-            .find(|(g, r, _)| g == gun && r == role)
-            .map(|(_, _, f)| f.clone())
+        self.inner
+            .lock()
+            .expect("not poisoned")
+            .find(gun, role, sha)
+            .cloned()
     }
 
     pub fn put_file(&self, gun: &str, role: &str, sha: &str, file: File) {
@@ -63,11 +60,7 @@ impl Cache {
             return;
         }
         let mut inner = self.inner.lock().expect("not poisoned");
-        if inner
-            .files
-            .get(sha)
-            .is_some_and(|v| v.iter().any(|(g, r, _)| g == gun && r == role))
-        {
+        if inner.find(gun, role, sha).is_some() {
             return;
         }
         while inner.bytes + size > MAX_BYTES {
@@ -116,6 +109,15 @@ impl Cache {
 }
 
 impl Inner {
+    /// Looked up by checksum first, so that a hit builds no owned key.
+    fn find(&self, gun: &str, role: &str, sha: &str) -> Option<&File> {
+        self.files
+            .get(sha)?
+            .iter()
+            .find(|(g, r, _)| g == gun && r == role)
+            .map(|(_, _, f)| f)
+    }
+
     fn remove(&mut self, (sha, gun, role): &Key) {
         let Some(v) = self.files.get_mut(sha) else {
             return;

@@ -18,8 +18,6 @@ use notarius_tuf::role;
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Row};
 
-pub use newest::DEFAULT_TTL as NEWEST_TS_TTL;
-
 use notarius_sql::{Database, on_pool};
 pub use notarius_sql::{Dialect, mysql_url};
 
@@ -114,7 +112,7 @@ impl Store {
     /// Connects by backend name as notary-server's config spells it: `sqlite3`/`sqlite`
     /// (a file path or `sqlite:` URL), `memory` (an in-memory SQLite), `postgres`, `mysql`.
     pub async fn connect(backend: &str, url: &str) -> Result<Store> {
-        Store::connect_remembering(backend, url, NEWEST_TS_TTL).await
+        Store::connect_remembering(backend, url, newest::DEFAULT_TTL).await
     }
 
     /// [`Store::connect`], remembering a GUN's newest timestamp for at most `ttl` (tests use
@@ -126,10 +124,11 @@ impl Store {
             )),
             notarius_sql::ConnectError::Db(e) => StorageError::Db(e),
         })?;
-        let sqlite = db.dialect() == Dialect::Sqlite;
+        // SQLite remembers from the start; PostgreSQL once it listens (below); MySQL never.
+        let sole_writer = db.dialect() == Dialect::Sqlite;
         let store = Store {
             db,
-            newest: std::sync::Arc::new(newest::Newest::new(sqlite, ttl)),
+            newest: std::sync::Arc::new(newest::Newest::new(sole_writer, ttl)),
             listener: Default::default(),
             cache: Default::default(),
         };
@@ -178,8 +177,13 @@ impl Store {
     /// [`Store::latest`] for a writer: from the database unless this process is the only
     /// writer (SQLite), so an update never validates against what another replica replaced.
     pub async fn latest_for_update(&self, gun: &str, role: &str) -> Result<Stored> {
-        self.latest_with(gun, role, self.dialect() == Dialect::Sqlite)
-            .await
+        self.latest_with(gun, role, self.sole_writer()).await
+    }
+
+    /// SQLite belongs to one server process, which sees every write: its writers may use
+    /// what it remembers.
+    fn sole_writer(&self) -> bool {
+        self.dialect() == Dialect::Sqlite
     }
 
     async fn latest_with(&self, gun: &str, role: &str, may_remember: bool) -> Result<Stored> {
@@ -309,8 +313,7 @@ impl Store {
 
     /// [`Store::current`] for a writer (see [`Store::latest_for_update`]).
     pub async fn current_for_update(&self, gun: &str, role_name: &str) -> Result<Stored> {
-        self.current_with(gun, role_name, self.dialect() == Dialect::Sqlite)
-            .await
+        self.current_with(gun, role_name, self.sole_writer()).await
     }
 
     async fn current_with(&self, gun: &str, role_name: &str, may_remember: bool) -> Result<Stored> {
