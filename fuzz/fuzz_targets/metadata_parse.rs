@@ -5,10 +5,29 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use notarius_tuf::metadata::{Envelope, Root, SignedPart, Snapshot, Targets, Timestamp};
+use notarius_tuf::metadata::{Envelope, Received, Root, SignedPart, Snapshot, Targets, Timestamp};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(env) = Envelope::parse("root", data) else {
+    // The loading path's shortcut (canonical signed bytes decoded straight into their type)
+    // accepts, decodes and refuses exactly as the strict tree parse does.
+    let received = Received::parse("root", data);
+    let env = Envelope::parse("root", data);
+    match (&received, &env) {
+        (Ok(r), Ok(e)) => {
+            assert_eq!(r.signatures, e.signatures, "signatures differ");
+            same_decode::<Root>(r, e, "root");
+            same_decode::<Targets>(r, e, "targets");
+            same_decode::<Snapshot>(r, e, "snapshot");
+            same_decode::<Timestamp>(r, e, "timestamp");
+        }
+        (Err(r), Err(e)) => assert_eq!(r.to_string(), e.to_string(), "parse errors differ"),
+        _ => panic!(
+            "Received {:?} but Envelope {:?}",
+            received.is_ok(),
+            env.is_ok()
+        ),
+    }
+    let Ok(env) = env else {
         return;
     };
     let canonical = env.canonical_signed().ok();
@@ -73,5 +92,17 @@ fn round_trip<T: SignedPart + PartialEq + std::fmt::Debug>(env: &Envelope, role:
         canon(&part2),
         canon(&part),
         "{role} changed in a decode/encode round trip"
+    );
+}
+
+fn same_decode<T: SignedPart + PartialEq + std::fmt::Debug>(
+    r: &Received<'_>,
+    e: &Envelope,
+    role: &str,
+) {
+    assert_eq!(
+        r.decode::<T>(role).map_err(|e| e.to_string()),
+        e.decode::<T>(role).map_err(|e| e.to_string()),
+        "decoding as {role} differs"
     );
 }

@@ -1,5 +1,6 @@
 //! Reading targets out of a verified repository, and printing them the way `notary` does.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -15,16 +16,29 @@ pub struct TargetWithRole {
     pub role: String,
 }
 
+/// A target and the role that provides it, borrowed from the repository: a listing of 10,000
+/// targets copied every name twice and every `FileMeta` once (callgrind: a fifth of a cold
+/// `list`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TargetRef<'a> {
+    pub name: &'a str,
+    pub meta: &'a FileMeta,
+    pub role: &'a str,
+}
+
 /// Notary's `ListTargets`: for each requested role (default `targets`), walk its subtree; the
 /// first role to define a name wins, and a role's names outside its paths are ignored.
-pub fn list_targets(repo: &Repo, roles: &[String]) -> notarius_tuf::Result<Vec<TargetWithRole>> {
+pub fn list_targets<'a>(
+    repo: &'a Repo,
+    roles: &[String],
+) -> notarius_tuf::Result<Vec<TargetRef<'a>>> {
     let default = [role::TARGETS.to_owned()];
     let roles = if roles.is_empty() {
         &default[..]
     } else {
         roles
     };
-    let mut found: BTreeMap<String, TargetWithRole> = BTreeMap::new();
+    let mut found: BTreeMap<&'a str, TargetRef<'a>> = BTreeMap::new();
     for r in roles {
         let skip: Vec<&str> = roles
             .iter()
@@ -32,15 +46,19 @@ pub fn list_targets(repo: &Repo, roles: &[String]) -> notarius_tuf::Result<Vec<T
             .map(String::as_str)
             .collect();
         repo.walk_targets("", r, &skip, |t, valid| {
+            // The role's name as the repository holds it, so that it outlives the walk.
+            let Some((role_name, _)) = repo.targets.get_key_value(&valid.base.name) else {
+                return Ok(Walk::Continue);
+            };
             for (name, meta) in &t.signed.targets {
                 // One lookup per target; the first role to list a name wins.
-                if let std::collections::btree_map::Entry::Vacant(slot) = found.entry(name.clone())
+                if let std::collections::btree_map::Entry::Vacant(slot) = found.entry(name)
                     && valid.check_paths(name)
                 {
-                    slot.insert(TargetWithRole {
-                        name: name.clone(),
-                        meta: meta.clone(),
-                        role: valid.base.name.clone(),
+                    slot.insert(TargetRef {
+                        name,
+                        meta,
+                        role: role_name,
                     });
                 }
             }
@@ -85,25 +103,30 @@ pub fn lookup_target(repo: &Repo, name: &str, roles: &[String]) -> Option<Target
 
 /// Go's `text/tabwriter` as Notary configures it (minwidth 4, padding 4, spaces): every column
 /// but the last is padded to its widest cell (counted in characters) plus four.
-pub fn tabwrite(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+pub fn tabwrite<R: AsRef<[S]>, S: AsRef<str>>(rows: &[R]) -> String {
+    let cols = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
     let mut widths = vec![4usize; cols];
     let mut total = 0;
     for row in rows {
+        let row = row.as_ref();
         for (i, cell) in row.iter().enumerate().take(row.len().saturating_sub(1)) {
-            widths[i] = widths[i].max(cell.chars().count() + 4);
+            widths[i] = widths[i].max(chars(cell.as_ref()) + 4);
         }
     }
     for row in rows {
-        total +=
-            widths.iter().take(row.len()).sum::<usize>() + row.last().map_or(0, String::len) + 1;
+        let row = row.as_ref();
+        total += widths.iter().take(row.len()).sum::<usize>()
+            + row.last().map_or(0, |c| c.as_ref().len())
+            + 1;
     }
     let mut out = String::with_capacity(total);
     for row in rows {
+        let row = row.as_ref();
         for (i, cell) in row.iter().enumerate() {
+            let cell = cell.as_ref();
             out.push_str(cell);
             if i + 1 < row.len() {
-                let pad = widths[i] - cell.chars().count();
+                let pad = widths[i] - chars(cell);
                 out.extend(std::iter::repeat_n(' ', pad));
             }
         }
@@ -112,17 +135,34 @@ pub fn tabwrite(rows: &[Vec<String>]) -> String {
     out
 }
 
-fn with_header(columns: &[&str], body: impl IntoIterator<Item = Vec<String>>) -> String {
+fn chars(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+fn with_header<'c>(
+    columns: &[&'c str],
+    body: impl IntoIterator<Item = Vec<Cow<'c, str>>>,
+) -> String {
     let mut rows = vec![
-        columns.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
-        columns.iter().map(|c| "-".repeat(c.len())).collect(),
+        columns
+            .iter()
+            .map(|c| Cow::Borrowed(*c))
+            .collect::<Vec<_>>(),
+        columns
+            .iter()
+            .map(|c| Cow::Owned("-".repeat(c.len())))
+            .collect(),
     ];
     rows.extend(body);
     tabwrite(&rows)
 }
 
 /// `notary list` output.
-pub fn pretty_targets(mut ts: Vec<TargetWithRole>) -> String {
+pub fn pretty_targets(mut ts: Vec<TargetRef<'_>>) -> String {
     if ts.is_empty() {
         return "\nNo targets present in this repository.\n\n".to_owned();
     }
@@ -132,7 +172,12 @@ pub fn pretty_targets(mut ts: Vec<TargetWithRole>) -> String {
         &["NAME", "DIGEST", "SIZE (BYTES)", "ROLE"],
         ts.into_iter().map(|t| {
             let digest = t.meta.sha256().map(hex::encode).unwrap_or_default();
-            vec![t.name, digest, t.meta.length.to_string(), t.role]
+            vec![
+                Cow::Borrowed(t.name),
+                Cow::Owned(digest),
+                Cow::Owned(t.meta.length.to_string()),
+                Cow::Borrowed(t.role),
+            ]
         }),
     )
 }
@@ -182,10 +227,10 @@ pub fn pretty_keys(mut keys: Vec<KeyRow>) -> String {
         with_header(
             &["ROLE", "GUN", "KEY ID", "LOCATION"],
             keys.into_iter().map(|k| vec![
-                k.role,
-                truncate_left(&k.gun, 25),
-                k.key_id,
-                truncate_left(&k.location, 40)
+                Cow::Owned(k.role),
+                Cow::Owned(truncate_left(&k.gun, 25)),
+                Cow::Owned(k.key_id),
+                Cow::Owned(truncate_left(&k.location, 40))
             ]),
         )
     );
@@ -198,10 +243,10 @@ mod tests {
 
     #[test]
     fn tabwriter_pads_like_go() {
-        let t = tabwrite(&[
-            vec!["a".into(), "bb".into(), "c".into()],
-            vec!["dddddd".into(), "e".into(), "f".into()],
-        ]);
+        let t = tabwrite(&[vec!["a", "bb", "c"], vec!["dddddd", "e", "f"]]);
         assert_eq!(t, "a         bb    c\ndddddd    e     f\n");
+        // Width in characters, not bytes.
+        let t = tabwrite(&[["é", "x"], ["ab", "y"]]);
+        assert_eq!(t, "é     x\nab    y\n");
     }
 }

@@ -13,8 +13,8 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::error::{Error, Result};
 use crate::metadata::{
-    BaseRole, Envelope, FileMeta, Hashes, SHA256, Signed, Snapshot, Targets, Timestamp,
-    check_hashes, verify_expiry, verify_signatures_in, verify_version,
+    BaseRole, Envelope, FileMeta, Hashes, Received, SHA256, Signature, Signed, Snapshot, Targets,
+    Timestamp, check_hashes, verify_expiry, verify_version,
 };
 use crate::repo::Repo;
 use crate::role;
@@ -313,7 +313,10 @@ impl RepoBuilder {
         skip_checksum: bool,
         now: Instant,
     ) -> Result<()> {
-        let env = self.bytes_to_signed(content, role::ROOT, skip_checksum)?;
+        if !skip_checksum {
+            self.validate_checksum_for(content, role::ROOT)?;
+        }
+        let env = Envelope::parse(role::ROOT, content)?;
         let root = validate_root(
             self.prev_root.as_ref(),
             &env,
@@ -344,7 +347,7 @@ impl RepoBuilder {
         min_version: i64,
         allow_expired: bool,
         now: Instant,
-    ) -> Result<(T, Envelope)> {
+    ) -> Result<(T, Vec<Signature>)> {
         let r = self.root_role(name)?;
         let env = self.bytes_to_signed_and_validate_sigs(&r, content)?;
         let part: T = env.decode(name)?;
@@ -352,7 +355,7 @@ impl RepoBuilder {
         if !allow_expired {
             verify_expiry(&part, name, now)?;
         }
-        Ok((part, env))
+        Ok((part, env.signatures))
     }
 
     fn load_timestamp(
@@ -362,7 +365,7 @@ impl RepoBuilder {
         allow_expired: bool,
         now: Instant,
     ) -> Result<()> {
-        let (ts, env): (Timestamp, _) =
+        let (ts, signatures): (Timestamp, _) =
             self.load_base(role::TIMESTAMP, content, min_version, allow_expired, now)?;
         if let Some(sn) = self.loaded_not_checksummed.get(role::SNAPSHOT) {
             let hashes = ts
@@ -375,7 +378,7 @@ impl RepoBuilder {
         }
         self.repo.timestamp = Some(Signed {
             signed: ts,
-            signatures: env.signatures,
+            signatures,
             raw: Some(content.to_vec()),
         });
         Ok(())
@@ -388,7 +391,7 @@ impl RepoBuilder {
         allow_expired: bool,
         now: Instant,
     ) -> Result<()> {
-        let (sn, env): (Snapshot, _) =
+        let (sn, signatures): (Snapshot, _) =
             self.load_base(role::SNAPSHOT, content, min_version, allow_expired, now)?;
         self.next_root_checksum = Some(
             sn.meta
@@ -414,7 +417,7 @@ impl RepoBuilder {
         }
         self.repo.snapshot = Some(Signed {
             signed: sn,
-            signatures: env.signatures,
+            signatures,
             raw: Some(content.to_vec()),
         });
         Ok(())
@@ -427,13 +430,13 @@ impl RepoBuilder {
         allow_expired: bool,
         now: Instant,
     ) -> Result<()> {
-        let (t, env): (Targets, _) =
+        let (t, signatures): (Targets, _) =
             self.load_base(role::TARGETS, content, min_version, allow_expired, now)?;
         self.repo.targets.insert(
             role::TARGETS.to_owned(),
             Signed {
                 signed: t,
-                signatures: env.signatures,
+                signatures,
                 raw: Some(content.to_vec()),
             },
         );
@@ -457,7 +460,7 @@ impl RepoBuilder {
             signatures: env.signatures.clone(),
             raw: Some(content.to_vec()),
         };
-        if let Err(e) = verify_signatures_in(&env, Some(content), &d.base) {
+        if let Err(e) = env.verify(&d.base) {
             self.invalid.targets.insert(role_name.to_owned(), signed);
             return Err(e);
         }
@@ -506,25 +509,25 @@ impl RepoBuilder {
         Ok(())
     }
 
-    fn bytes_to_signed(
+    fn bytes_to_signed<'c>(
         &mut self,
-        content: &[u8],
+        content: &'c [u8],
         role_name: &str,
         skip_checksum: bool,
-    ) -> Result<Envelope> {
+    ) -> Result<Received<'c>> {
         if !skip_checksum {
             self.validate_checksum_for(content, role_name)?;
         }
-        Envelope::parse(role_name, content)
+        Received::parse(role_name, content)
     }
 
-    fn bytes_to_signed_and_validate_sigs(
+    fn bytes_to_signed_and_validate_sigs<'c>(
         &mut self,
         r: &BaseRole,
-        content: &[u8],
-    ) -> Result<Envelope> {
+        content: &'c [u8],
+    ) -> Result<Received<'c>> {
         let env = self.bytes_to_signed(content, &r.name, false)?;
-        verify_signatures_in(&env, Some(content), r)?;
+        env.verify(r)?;
         Ok(env)
     }
 

@@ -10,6 +10,7 @@
 
 pub mod builder;
 pub mod cjson;
+mod decode;
 pub mod error;
 pub mod keys;
 pub mod metadata;

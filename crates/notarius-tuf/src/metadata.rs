@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, FixedOffset};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cjson::{self, NumberMode};
@@ -118,7 +118,8 @@ where
 }
 
 /// Length and hashes of a target or metadata file, with optional `custom` data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// (`Deserialize` is hand-written, in `decode.rs`.)
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom: Option<Value>,
@@ -279,8 +280,9 @@ pub struct Delegations {
     pub extra: Extra,
 }
 
-/// `targets.json` or a delegated `targets/<name>.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `targets.json` or a delegated `targets/<name>.json`. (`Deserialize` is hand-written, in
+/// `decode.rs`.)
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Targets {
     #[serde(rename = "_type", default)]
     pub typ: String,
@@ -334,6 +336,8 @@ pub trait SignedPart: Serialize + DeserializeOwned + Clone {
     fn expires(&self) -> &DateTime<FixedOffset>;
     fn set_expires(&mut self, t: DateTime<FixedOffset>);
     fn typ(&self) -> &str;
+    /// The members not modelled: every member whose name is not in [`SignedPart::FIELDS`].
+    fn extra(&self) -> &Extra;
     /// Structural checks Notary runs when loading (`isValid…Structure`); `role` is the slot the
     /// file is loaded into.
     fn validate(&self, role: &str) -> Result<()>;
@@ -355,6 +359,9 @@ macro_rules! common_accessors {
         }
         fn typ(&self) -> &str {
             &self.typ
+        }
+        fn extra(&self) -> &Extra {
+            &self.extra
         }
     };
 }
@@ -701,13 +708,7 @@ impl Envelope {
 
     /// Decodes the signed part into its type and runs the structural checks for slot `role`.
     pub fn decode<T: SignedPart>(&self, role: &str) -> Result<T> {
-        let obj = self.signed.as_object().expect("checked at parse");
-        reject_case_variants(role, obj, T::FIELDS)?;
-        // From a borrowed value: `from_value` would need a deep copy of the whole tree first,
-        // which was a fifth of a cold `list` of 10,000 targets (perf).
-        let part = T::deserialize(&self.signed).map_err(|e| Error::malformed(role, e))?;
-        part.validate(role)?;
-        Ok(part)
+        decode_tree(role, &self.signed)
     }
 
     /// Serialises as Notary's client does: `{"signed":…,"signatures":[…]}`, with Go's HTML
@@ -734,10 +735,141 @@ impl Envelope {
     }
 }
 
+/// A metadata file as received, ready to load: its signatures, and its signed part either still
+/// in the received bytes or parsed into a tree.
+///
+/// Files written by Notary or notarius carry their signed part in canonical form, and then
+/// the strict parser's checks (UTF-8, control characters, duplicate members, depth) hold for it
+/// by construction, so it is decoded straight into its type and its signatures are checked over
+/// those bytes. Building the generic tree first and decoding that was over half of a cold
+/// `list` of 10,000 targets (callgrind). Anything else, and every error, goes through
+/// [`Envelope::parse`], so both ways accept the same files and say the same thing.
+#[derive(Debug)]
+pub struct Received<'a> {
+    bytes: &'a [u8],
+    body: Body<'a>,
+    pub signatures: Vec<Signature>,
+}
+
+#[derive(Debug)]
+enum Body<'a> {
+    Canonical(&'a [u8]),
+    Parsed(Value),
+}
+
+impl<'a> Received<'a> {
+    pub fn parse(role: &str, bytes: &'a [u8]) -> Result<Received<'a>> {
+        if let Some(r) = Self::canonical(bytes) {
+            return Ok(r);
+        }
+        let env = Envelope::parse(role, bytes)?;
+        Ok(Received {
+            bytes,
+            body: Body::Parsed(env.signed),
+            signatures: env.signatures,
+        })
+    }
+
+    /// `Some` only for files [`Envelope::parse`] accepts, with the same signatures.
+    fn canonical(bytes: &'a [u8]) -> Option<Received<'a>> {
+        let signed = Envelope::canonical_signed_in(bytes)?;
+        // Canonical form has no whitespace, so a byte below 0x20 is a raw control character
+        // in a string, which the strict parser refuses; so is invalid UTF-8.
+        if signed.first() != Some(&b'{')
+            || signed.iter().any(|&c| c < 0x20)
+            || std::str::from_utf8(signed).is_err()
+        {
+            return None;
+        }
+        let rest = &bytes[b"{\"signed\":".len() + signed.len()..];
+        let signatures = match rest.split_first()? {
+            (b'}', tail) => {
+                if !tail
+                    .iter()
+                    .all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+                {
+                    return None;
+                }
+                Vec::new()
+            }
+            (b',', tail) => {
+                // The rest is `"signatures":…}`: parsed strictly as an object of its own, which
+                // must hold that one member (a second `signed` is a duplicate).
+                let mut obj = Vec::with_capacity(tail.len() + 1);
+                obj.push(b'{');
+                obj.extend_from_slice(tail);
+                let Value::Object(mut top) = cjson::parse_strict(&obj).ok()? else {
+                    return None;
+                };
+                let sigs = top.remove("signatures")?;
+                if !top.is_empty() {
+                    return None;
+                }
+                match sigs {
+                    Value::Null => Vec::new(),
+                    v => serde_json::from_value(v).ok()?,
+                }
+            }
+            _ => return None,
+        };
+        Some(Received {
+            bytes,
+            body: Body::Canonical(signed),
+            signatures,
+        })
+    }
+
+    /// [`Envelope::decode`]: the signed part as its type, structurally checked for slot `role`.
+    pub fn decode<T: SignedPart>(&self, role: &str) -> Result<T> {
+        match &self.body {
+            Body::Parsed(signed) => decode_tree(role, signed),
+            Body::Canonical(signed) => {
+                let mut de = serde_json::Deserializer::from_slice(signed);
+                match T::deserialize(&mut de) {
+                    Ok(part) => {
+                        // Every member not in `FIELDS` is in `extra`: the same names the tree's
+                        // check looks at.
+                        reject_case_variants(role, part.extra().keys(), T::FIELDS)?;
+                        part.validate(role)?;
+                        Ok(part)
+                    }
+                    // The tree's way says what is wrong, in its words.
+                    Err(_) => Envelope::parse(role, self.bytes)?.decode(role),
+                }
+            }
+        }
+    }
+
+    /// [`verify_signatures`] over the signed part.
+    pub fn verify(&self, role: &BaseRole) -> Result<()> {
+        match &self.body {
+            Body::Canonical(signed) => verify_signatures_over(&self.signatures, signed, role),
+            Body::Parsed(signed) => {
+                let msg = cjson::to_canonical_with(signed, NumberMode::GoFloat)?;
+                verify_signatures_over(&self.signatures, &msg, role)
+            }
+        }
+    }
+}
+
+fn decode_tree<T: SignedPart>(role: &str, signed: &Value) -> Result<T> {
+    let obj = signed.as_object().expect("checked at parse");
+    reject_case_variants(role, obj.keys(), T::FIELDS)?;
+    // From a borrowed value: `from_value` would need a deep copy of the whole tree first,
+    // which was a fifth of a cold `list` of 10,000 targets (perf).
+    let part = T::deserialize(signed).map_err(|e| Error::malformed(role, e))?;
+    part.validate(role)?;
+    Ok(part)
+}
+
 /// Go matches JSON members to struct fields case-insensitively; refusing case variants keeps us
 /// from reading a different value than Go would (`"Version": 9` next to `"version": 1`).
-fn reject_case_variants(role: &str, obj: &Map<String, Value>, fields: &[&str]) -> Result<()> {
-    for k in obj.keys() {
+fn reject_case_variants<'k>(
+    role: &str,
+    keys: impl Iterator<Item = &'k String>,
+    fields: &[&str],
+) -> Result<()> {
+    for k in keys {
         if fields.contains(&k.as_str()) {
             continue;
         }
@@ -764,14 +896,9 @@ pub fn verify_signatures(env: &Envelope, role: &BaseRole) -> Result<()> {
 /// found in them when they are there ([`Envelope::canonical_signed_in`]), the same bytes
 /// [`Envelope::canonical_signed`] would write.
 pub fn verify_signatures_in(env: &Envelope, bytes: Option<&[u8]>, role: &BaseRole) -> Result<()> {
-    if env.signatures.is_empty() {
-        return Err(Error::NoSignatures);
-    }
-    if role.threshold < 1 {
-        return Err(Error::RoleThreshold {
-            role: None,
-            detail: None,
-        });
+    if env.signatures.is_empty() || role.threshold < 1 {
+        // The same errors, before any canonical bytes are written.
+        return verify_signatures_over(&env.signatures, &[], role);
     }
     let written;
     let msg: &[u8] = match bytes.and_then(Envelope::canonical_signed_in) {
@@ -781,13 +908,27 @@ pub fn verify_signatures_in(env: &Envelope, bytes: Option<&[u8]>, role: &BaseRol
             &written
         }
     };
+    verify_signatures_over(&env.signatures, msg, role)
+}
+
+/// [`verify_signatures`] of `signatures` over `msg`, the canonical signed part.
+fn verify_signatures_over(signatures: &[Signature], msg: &[u8], role: &BaseRole) -> Result<()> {
+    if signatures.is_empty() {
+        return Err(Error::NoSignatures);
+    }
+    if role.threshold < 1 {
+        return Err(Error::RoleThreshold {
+            role: None,
+            detail: None,
+        });
+    }
     let mut valid_ids: BTreeSet<&str> = BTreeSet::new();
     let mut valid_keys: BTreeSet<String> = BTreeSet::new();
     let mut attempts: BTreeMap<&str, u32> = BTreeMap::new();
     // For the error only: who signed, validly or not.
     let mut invalid: BTreeSet<String> = BTreeSet::new();
     let mut unknown: BTreeSet<String> = BTreeSet::new();
-    for sig in &env.signatures {
+    for sig in signatures {
         let Some(key) = role.keys.get(&sig.keyid) else {
             unknown.insert(sig.keyid.clone());
             continue;

@@ -87,15 +87,15 @@ impl Repo {
     /// Notary's `WalkTargets`: breadth first from `targets`, visiting each role whose paths
     /// cover `target_path` (`""` for any) inside the subtree of `role_path` (`""` for all),
     /// skipping `skip` roles. Children enter the walk restricted to their parent's paths.
-    pub fn walk_targets<F>(
-        &self,
+    pub fn walk_targets<'s, F>(
+        &'s self,
         target_path: &str,
         role_path: &str,
         skip: &[&str],
         mut visit: F,
     ) -> Result<()>
     where
-        F: FnMut(&Signed<Targets>, &DelegationRole) -> Result<Walk>,
+        F: FnMut(&'s Signed<Targets>, &DelegationRole) -> Result<Walk>,
     {
         let top = self.get_base_role(role::TARGETS)?;
         let mut queue = std::collections::VecDeque::from([DelegationRole::top(top)]);
