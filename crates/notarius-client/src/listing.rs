@@ -1,7 +1,6 @@
 //! Reading targets out of a verified repository, and printing them the way `notary` does.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use notarius_tuf::metadata::FileMeta;
@@ -38,7 +37,10 @@ pub fn list_targets<'a>(
     } else {
         roles
     };
-    let mut found: BTreeMap<&'a str, TargetRef<'a>> = BTreeMap::new();
+    // Collected in the order the walk finds them, then sorted by name keeping that order among
+    // equal names, so that the first role to list a name wins. A map keyed by name compared
+    // each of 10,000 names with a dozen others (callgrind).
+    let mut found: Vec<TargetRef<'a>> = Vec::new();
     for r in roles {
         let skip: Vec<&str> = roles
             .iter()
@@ -50,12 +52,10 @@ pub fn list_targets<'a>(
             let Some((role_name, _)) = repo.targets.get_key_value(&valid.base.name) else {
                 return Ok(Walk::Continue);
             };
+            found.reserve(t.signed.targets.len());
             for (name, meta) in &t.signed.targets {
-                // One lookup per target; the first role to list a name wins.
-                if let std::collections::btree_map::Entry::Vacant(slot) = found.entry(name)
-                    && valid.check_paths(name)
-                {
-                    slot.insert(TargetRef {
+                if valid.check_paths(name) {
+                    found.push(TargetRef {
                         name,
                         meta,
                         role: role_name,
@@ -65,7 +65,9 @@ pub fn list_targets<'a>(
             Ok(Walk::Continue)
         })?;
     }
-    Ok(found.into_values().collect())
+    found.sort_by(|a, b| a.name.cmp(b.name));
+    found.dedup_by(|later, first| later.name == first.name);
+    Ok(found)
 }
 
 /// Notary's `GetTargetByName`.
@@ -171,7 +173,7 @@ pub fn pretty_targets(mut ts: Vec<TargetRef<'_>>) -> String {
     with_header(
         &["NAME", "DIGEST", "SIZE (BYTES)", "ROLE"],
         ts.into_iter().map(|t| {
-            let digest = t.meta.sha256().map(hex::encode).unwrap_or_default();
+            let digest = t.meta.sha256().map(to_hex).unwrap_or_default();
             vec![
                 Cow::Borrowed(t.name),
                 Cow::Owned(digest),
@@ -180,6 +182,17 @@ pub fn pretty_targets(mut ts: Vec<TargetRef<'_>>) -> String {
             ]
         }),
     )
+}
+
+/// Lower-case hex, without `hex::encode`'s character-at-a-time collection (a tenth of a
+/// `list` of 10,000 targets, callgrind).
+fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
+    }
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// One row of `notary key list`.
@@ -248,5 +261,12 @@ mod tests {
         // Width in characters, not bytes.
         let t = tabwrite(&[["é", "x"], ["ab", "y"]]);
         assert_eq!(t, "é     x\nab    y\n");
+    }
+
+    #[test]
+    fn hex_is_lower_case_and_complete() {
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(to_hex(&all), hex::encode(&all));
+        assert_eq!(to_hex(&[]), "");
     }
 }

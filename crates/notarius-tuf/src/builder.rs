@@ -160,6 +160,14 @@ impl RepoBuilder {
         }
     }
 
+    /// A targets role as `load` accepted it.
+    pub fn loaded_targets(&self, role_name: &str) -> Option<&Targets> {
+        if self.finished {
+            return None;
+        }
+        self.repo.targets.get(role_name).map(|t| &t.signed)
+    }
+
     /// The loaded version of a role, or 1 when it is not loaded (the lowest acceptable).
     pub fn get_loaded_version(&self, role_name: &str) -> i64 {
         if self.finished {

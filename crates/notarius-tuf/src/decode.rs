@@ -80,6 +80,32 @@ fn keep<E: de::Error>(extra: &mut Extra, name: String, value: Value) -> Result<(
     }
 }
 
+/// A map built in bulk: the members are collected, then sorted (canonical input is sorted
+/// already, which costs one comparison a member) and the tree is built bottom-up. Inserting
+/// 10,000 names one by one compared each against a dozen others (callgrind). As with
+/// inserting, the last of two equal names wins (the strict parser has refused those already).
+struct Bulk<V>(BTreeMap<String, V>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Bulk<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Members<V> {
+            type Value = Bulk<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Bulk<V>, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+                while let Some(member) = map.next_entry::<String, V>()? {
+                    members.push(member);
+                }
+                Ok(Bulk(BTreeMap::from_iter(members)))
+            }
+        }
+        d.deserialize_map(Members(std::marker::PhantomData))
+    }
+}
+
 /// A Go `time.Time` string, as `serde_go_time` reads it.
 struct GoTime(DateTime<FixedOffset>);
 
@@ -162,7 +188,8 @@ impl<'de> Deserialize<'de> for Targets {
                                 2 => expires = Some(map.next_value::<GoTime>()?.0),
                                 3 => {
                                     targets = map
-                                        .next_value::<Option<BTreeMap<String, FileMeta>>>()?
+                                        .next_value::<Option<Bulk<FileMeta>>>()?
+                                        .map(|b| b.0)
                                         .unwrap_or_default()
                                 }
                                 _ => version = Some(map.next_value::<i64>()?),

@@ -293,7 +293,11 @@ impl Client<'_> {
 
     fn get_targets_file(&mut self, r: &DelegationRole) -> Result<Vec<DelegationRole>> {
         let raw = self.try_load_cache_then_remote(&r.base.name)?;
-        // The bytes were verified by the builder; only the delegation list is read here.
+        // The builder has just loaded and verified these bytes: its copy gives the delegation
+        // list without a second parse (which was a third of a cold `list` of 10,000 targets).
+        if let Some(t) = self.new_builder.loaded_targets(&r.base.name) {
+            return Ok(t.valid_delegations(r));
+        }
         let targets: Targets = Envelope::parse(&r.base.name, &raw)?.decode(&r.base.name)?;
         Ok(targets.valid_delegations(r))
     }
