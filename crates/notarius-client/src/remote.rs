@@ -74,19 +74,25 @@ impl Permission {
 /// Bytes of a token response read at most.
 const MAX_TOKEN_RESPONSE: u64 = 1 << 20;
 
-/// One GUN on one trust server.
+/// One GUN on one trust server. Clones share the connection pool, the ping's outcome and the
+/// token, so a clone can make a request on another thread.
+#[derive(Clone)]
 pub struct HttpRemote {
     agent: ureq::Agent,
     base: String,
     gun: Gun,
     /// Whether the first request's ping failed (then every request is `client is offline`).
-    offline: std::sync::OnceLock<bool>,
+    offline: Arc<std::sync::OnceLock<bool>>,
     permission: Permission,
     /// `user:password` for the token service (`NOTARY_AUTH`, decoded).
     credentials: Option<zeroize::Zeroizing<String>>,
     /// The bearer token, when the server asked for one.
-    token: std::sync::OnceLock<Option<zeroize::Zeroizing<String>>>,
+    token: Arc<std::sync::OnceLock<Option<zeroize::Zeroizing<String>>>>,
+    /// A server-held key asked for ahead of need ([`HttpRemote::prefetch_key`]).
+    pending_key: Arc<std::sync::Mutex<Option<(String, PendingKey)>>>,
 }
+
+type PendingKey = std::thread::JoinHandle<Result<Vec<u8>, StoreError>>;
 
 impl HttpRemote {
     /// `base` is the server URL (`https://host:port`). There is never a fallback to plain HTTP
@@ -125,10 +131,11 @@ impl HttpRemote {
             agent,
             base,
             gun: gun.clone(),
-            offline: std::sync::OnceLock::new(),
+            offline: Arc::default(),
             permission: Permission::default(),
             credentials: None,
-            token: std::sync::OnceLock::new(),
+            token: Arc::default(),
+            pending_key: Arc::default(),
         })
     }
 
@@ -257,8 +264,39 @@ impl HttpRemote {
         }
     }
 
+    /// Asks for the server-held key of `role` on another thread, so that the server makes it
+    /// while this one works; the next [`HttpRemote::get_key`] for `role` takes the answer.
+    pub fn prefetch_key(&self, role: &str) {
+        let mut asker = self.clone();
+        asker.pending_key = Arc::default();
+        let r = role.to_owned();
+        let handle = std::thread::spawn(move || asker.get_key(&r));
+        *self
+            .pending_key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((role.to_owned(), handle));
+    }
+
     /// The server-held public key of `role` (`snapshot` or `timestamp`), created on demand.
     pub fn get_key(&self, role: &str) -> Result<Vec<u8>, StoreError> {
+        let pending = {
+            let mut slot = self
+                .pending_key
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match slot.take() {
+                Some((r, handle)) if r == role => Some(handle),
+                other => {
+                    *slot = other;
+                    None
+                }
+            }
+        };
+        if let Some(handle) = pending {
+            return handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
         self.check_online()?;
         let resp = self
             .authed(self.agent.get(&self.meta_url(&format!("{role}.key"))))
