@@ -108,6 +108,10 @@ fn notary_reads_what_we_published() {
         ),
     ]
     .into();
+    // As `init -p` does: the server makes its timestamp key while ours are made, and the
+    // publish below takes that answer (notary-server refuses a root without its key).
+    remote.prefetch_key("timestamp");
+    let snapshot_key = remote.get_key("snapshot").unwrap();
     notarius_client::publish::init_and_publish(
         &remote,
         &gun,
@@ -116,6 +120,11 @@ fn notary_reads_what_we_published() {
         chrono::Utc::now(),
     )
     .unwrap();
+    let timestamp_key = remote.get_key("timestamp").unwrap();
+    assert_ne!(
+        timestamp_key, snapshot_key,
+        "the snapshot key was asked for directly, not given the pending timestamp answer"
+    );
 
     // The real notary client, starting from nothing, verifies and lists it.
     let reader = tempfile::tempdir().unwrap();
