@@ -144,15 +144,6 @@ pub fn init(
     out: &mut dyn Write,
 ) -> CmdResult {
     let g = ctx.gun(gun)?;
-    let remote = if publish_now {
-        let remote = ctx.remote(&g)?;
-        // Notary's `Initialize` asks for the timestamp key whether or not the repository
-        // exists; asked now, the server makes it while the keys here are made (QUIRKS).
-        remote.prefetch_key(role::TIMESTAMP);
-        Some(remote)
-    } else {
-        None
-    };
     let mut cs = ctx.crypto()?;
     let choice_path = root_choice_path(ctx, &g);
     if root_key_file.is_none() && root_cert_file.is_none() {
@@ -171,9 +162,9 @@ pub fn init(
         }
         crate::fsutil::write_private_atomic(&choice_path, &json)?;
     }
-    if let Some(remote) = remote {
+    if publish_now {
         writeln!(out, "Auto-publishing changes to {g}")?;
-        do_publish_on(ctx, &g, &mut cs, remote)?;
+        do_publish(ctx, &g, &mut cs)?;
         writeln!(out, "Successfully published changes for repository {g}")?;
     }
     Ok(())
@@ -645,17 +636,9 @@ pub fn reset(
 }
 
 fn do_publish(ctx: &Context, g: &Gun, cs: &mut CryptoService) -> CmdResult {
-    do_publish_on(ctx, g, cs, ctx.remote(g)?)
-}
-
-fn do_publish_on(
-    ctx: &Context,
-    g: &Gun,
-    cs: &mut CryptoService,
-    mut remote: HttpRemote,
-) -> CmdResult {
     let cl = ctx.changelist(g);
     let (changes, _) = cl.list()?;
+    let mut remote = ctx.remote(g)?;
     let mut cache = FileCache::new(&ctx.trust_dir, g);
     let choice_path = root_choice_path(ctx, g);
     let choice: Option<crate::publish::RootChoice> = match std::fs::read(&choice_path) {

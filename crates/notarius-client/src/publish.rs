@@ -204,6 +204,9 @@ pub fn publish(
         match notarius_tuf::update::load_tuf_repo(&opts, remote, &mut overlay) {
             Ok(u) => (u.repo, u.invalid),
             Err(notarius_tuf::Error::RepositoryNotExist { .. }) => {
+                // The server (and its signer) make the timestamp key while the keys here are
+                // made; the connection that just fetched `root.json` is idle for it.
+                remote.prefetch_key(role::TIMESTAMP);
                 let repo = new_repo(remote, gun, cs, root_choice, &opts.trust_pinning, now)?;
                 (repo, Repo::default())
             }
