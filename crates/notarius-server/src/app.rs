@@ -164,6 +164,9 @@ pub fn last_modified(t: DateTime<Utc>) -> String {
 }
 
 fn percent_decode(path: &str) -> Option<String> {
+    if !path.contains('%') {
+        return Some(path.to_owned());
+    }
     let b = path.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -29,7 +29,7 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(1);
 pub const MAX_GUNS: usize = 4_096;
 
 pub struct Newest {
-    map: Mutex<HashMap<String, (Instant, Stored)>>,
+    map: Mutex<HashMap<String, (Instant, Stored), foldhash::fast::RandomState>>,
     /// Moves on every write heard of; a ticket from before it is stale.
     generation: AtomicU64,
     enabled: AtomicBool,
