@@ -682,10 +682,10 @@ impl Envelope {
         if !signed.is_object() {
             return Err(Error::malformed(role, "\"signed\" is not a JSON object"));
         }
-        let signatures = match top.remove("signatures") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(v) => serde_json::from_value(v).map_err(|e| Error::malformed(role, e))?,
-        };
+        let signatures = top
+            .remove("signatures")
+            .map_or(Ok(Vec::new()), signatures_of)
+            .map_err(|e| Error::malformed(role, e))?;
         Ok(Envelope { signed, signatures })
     }
 
@@ -805,10 +805,7 @@ impl<'a> Received<'a> {
                 if !top.is_empty() {
                     return None;
                 }
-                match sigs {
-                    Value::Null => Vec::new(),
-                    v => serde_json::from_value(v).ok()?,
-                }
+                signatures_of(sigs).ok()?
             }
             _ => return None,
         };
@@ -852,6 +849,14 @@ impl<'a> Received<'a> {
     }
 }
 
+/// An envelope's `signatures` member; `null` is none, as Go's nil slice.
+fn signatures_of(v: Value) -> serde_json::Result<Vec<Signature>> {
+    match v {
+        Value::Null => Ok(Vec::new()),
+        v => serde_json::from_value(v),
+    }
+}
+
 fn decode_tree<T: SignedPart>(role: &str, signed: &Value) -> Result<T> {
     let obj = signed.as_object().expect("checked at parse");
     reject_case_variants(role, obj.keys(), T::FIELDS)?;
@@ -889,26 +894,11 @@ fn reject_case_variants<'k>(
 /// A signature counts once per distinct public key: the same key listed under two IDs (bare and
 /// inside a certificate) cannot meet a threshold of two (beyond Notary; GHSA-3633-5h82-39pq).
 pub fn verify_signatures(env: &Envelope, role: &BaseRole) -> Result<()> {
-    verify_signatures_in(env, None, role)
-}
-
-/// [`verify_signatures`] for an envelope just parsed from `bytes`: over the canonical bytes
-/// found in them when they are there ([`Envelope::canonical_signed_in`]), the same bytes
-/// [`Envelope::canonical_signed`] would write.
-pub fn verify_signatures_in(env: &Envelope, bytes: Option<&[u8]>, role: &BaseRole) -> Result<()> {
     if env.signatures.is_empty() || role.threshold < 1 {
         // The same errors, before any canonical bytes are written.
         return verify_signatures_over(&env.signatures, &[], role);
     }
-    let written;
-    let msg: &[u8] = match bytes.and_then(Envelope::canonical_signed_in) {
-        Some(found) => found,
-        None => {
-            written = env.canonical_signed()?;
-            &written
-        }
-    };
-    verify_signatures_over(&env.signatures, msg, role)
+    verify_signatures_over(&env.signatures, &env.canonical_signed()?, role)
 }
 
 /// [`verify_signatures`] of `signatures` over `msg`, the canonical signed part.
