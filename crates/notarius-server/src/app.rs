@@ -543,17 +543,6 @@ fn signer_error(e: SignerError) -> ApiError {
     Validation::Validation(e.to_string()).into_api()
 }
 
-async fn current_opt(app: &App, gun: &str, role_name: &str) -> Result<Option<Vec<u8>>, ApiError> {
-    match app.store.current_for_update(gun, role_name).await {
-        Ok(s) => Ok(Some(s.data.to_vec())),
-        Err(StorageError::NotFound) => Ok(None),
-        Err(e) => {
-            tracing::error!(gun, role = role_name, error = %e, "read for update failed");
-            Err(ApiError::new(Code::Updating))
-        }
-    }
-}
-
 async fn signers_for(app: &App, root: Option<&Root>) -> Result<Vec<SharedSigner>, ApiError> {
     match root {
         Some(r) => app
@@ -566,17 +555,31 @@ async fn signers_for(app: &App, root: Option<&Root>) -> Result<Vec<SharedSigner>
 }
 
 async fn update(app: &App, gun: &str, updates: Vec<MetaUpdate>) -> Result<(), ApiError> {
+    let ancestors = validate::ancestors_needed(&updates);
+    let mut wanted = vec![role::ROOT, role::SNAPSHOT, role::TIMESTAMP];
+    wanted.extend(ancestors.iter().map(String::as_str));
+    let mut view = app
+        .store
+        .current_view_for_update(gun, &wanted)
+        .await
+        .map_err(|e| {
+            tracing::error!(gun, error = %e, "read for update failed");
+            ApiError::new(Code::Updating)
+        })?
+        .into_iter()
+        .map(|s| s.map(|s| s.data));
+    let mut next = || view.next().flatten();
     let mut stored = validate::Stored {
-        root: current_opt(app, gun, role::ROOT).await?,
-        ..Default::default()
+        root: next(),
+        snapshot: next(),
+        timestamp: next(),
+        targets: Default::default(),
     };
-    for a in validate::ancestors_needed(&updates) {
-        if let Some(d) = current_opt(app, gun, &a).await? {
+    for a in ancestors {
+        if let Some(d) = next() {
             stored.targets.insert(a, d);
         }
     }
-    stored.snapshot = current_opt(app, gun, role::SNAPSHOT).await?;
-    stored.timestamp = current_opt(app, gun, role::TIMESTAMP).await?;
     let root = validate::governing_root(&updates, stored.root.as_deref());
     let signers = signers_for(app, root.as_ref()).await?;
 

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use chrono::FixedOffset;
 use notarius_tuf::Error as TufError;
 use notarius_tuf::builder::RepoBuilder;
@@ -22,11 +23,11 @@ use crate::storage::MetaUpdate;
 /// Stored files an update may be checked against (the consistent current view).
 #[derive(Debug, Default, Clone)]
 pub struct Stored {
-    pub root: Option<Vec<u8>>,
+    pub root: Option<Bytes>,
     /// Targets and delegation roles, by name.
-    pub targets: BTreeMap<String, Vec<u8>>,
-    pub snapshot: Option<Vec<u8>>,
-    pub timestamp: Option<Vec<u8>>,
+    pub targets: BTreeMap<String, Bytes>,
+    pub snapshot: Option<Bytes>,
+    pub timestamp: Option<Bytes>,
 }
 
 /// Roles whose stored files a validation of `updates` may read: every ancestor of each
@@ -331,7 +332,7 @@ mod tests {
         v["signed"]["version"] = serde_json::Value::from(3);
         let data = serde_json::to_vec(&v).unwrap();
         let stored = Stored {
-            root: Some(repo.current[role::ROOT].clone()),
+            root: Some(repo.current[role::ROOT].clone().into()),
             ..Default::default()
         };
         let up = vec![MetaUpdate {

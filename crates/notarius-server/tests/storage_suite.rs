@@ -18,8 +18,18 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-async fn open(db: &TestDb) -> Store {
-    Store::connect(db.backend_name(), &db.url).await.unwrap()
+/// Where a suite test's stores live: a test database, or the `memory` backend (a database
+/// per store, so only single-store tests run there).
+enum Db {
+    Test(TestDb),
+    Memory,
+}
+
+async fn open(db: &Db) -> Store {
+    match db {
+        Db::Test(t) => Store::connect(t.backend_name(), &t.url).await.unwrap(),
+        Db::Memory => Store::connect("memory", "").await.unwrap(),
+    }
 }
 
 fn up(role: &str, version: i64, data: &[u8]) -> MetaUpdate {
@@ -42,7 +52,7 @@ fn repo_updates(repo: &TestRepo) -> Vec<MetaUpdate> {
         .collect()
 }
 
-async fn reads_and_writes(db: &TestDb) {
+async fn reads_and_writes(db: &Db) {
     let s = open(db).await;
     let repo = TestRepo::new("g/a", Utc::now());
     s.update_many("g/a", &repo_updates(&repo)).await.unwrap();
@@ -88,10 +98,36 @@ async fn reads_and_writes(db: &TestDb) {
     s.health().await.unwrap();
 }
 
-async fn current_is_the_consistent_view(db: &TestDb) {
+/// The update path's one-read view, as `current` would give each role.
+async fn view(s: &Store, gun: &str, roles: &[&str]) -> Vec<Option<Vec<u8>>> {
+    let got = s.current_view_for_update(gun, roles).await.unwrap();
+    assert_eq!(got.len(), roles.len());
+    let mut each = Vec::new();
+    for r in roles {
+        each.push(match s.current(gun, r).await {
+            Ok(f) => Some(f.data.to_vec()),
+            Err(StorageError::NotFound) => None,
+            Err(e) => panic!("{e}"),
+        });
+    }
+    let got: Vec<_> = got
+        .into_iter()
+        .map(|f| f.map(|f| f.data.to_vec()))
+        .collect();
+    assert_eq!(got, each, "the view and current() disagree");
+    got
+}
+
+async fn current_is_the_consistent_view(db: &Db) {
     let s = open(db).await;
+    let all_roles = ["root", "snapshot", "timestamp", "targets", "targets/x"];
+    assert_eq!(view(&s, "g", &all_roles).await, vec![None; 5]);
     let mut repo = TestRepo::new("g", Utc::now());
     s.update_many("g", &repo_updates(&repo)).await.unwrap();
+    let got = view(&s, "g", &all_roles).await;
+    for (r, f) in all_roles.iter().zip(&got) {
+        assert_eq!(f.as_deref(), repo.current.get(*r).map(|v| &v[..]), "{r}");
+    }
     let v1 = repo.current["targets"].clone();
     // A newer targets row that no snapshot names yet is not served as current.
     repo.republish_targets("targets");
@@ -99,6 +135,7 @@ async fn current_is_the_consistent_view(db: &TestDb) {
     s.update_many("g", &[up("targets", 2, &v2)]).await.unwrap();
     assert_eq!(s.latest("g", "targets").await.unwrap().data, v2);
     assert_eq!(s.current("g", "targets").await.unwrap().data, v1);
+    assert_eq!(view(&s, "g", &["targets"]).await, vec![Some(v1.to_vec())]);
     let all = repo_updates(&repo);
     let rest: Vec<_> = all
         .into_iter()
@@ -113,7 +150,7 @@ async fn current_is_the_consistent_view(db: &TestDb) {
     ));
 }
 
-async fn updates_are_all_or_nothing(db: &TestDb) {
+async fn updates_are_all_or_nothing(db: &Db) {
     let s = open(db).await;
     s.update_many("g", &[up("targets", 3, b"t3")])
         .await
@@ -150,7 +187,7 @@ async fn updates_are_all_or_nothing(db: &TestDb) {
 }
 
 /// Two replicas (two pools on one database) race to store the same version: exactly one wins.
-async fn racing_replicas_store_one_version(db: &TestDb) {
+async fn racing_replicas_store_one_version(db: &Db) {
     let a = Arc::new(open(db).await);
     let b = Arc::new(open(db).await);
     for round in 1..=5i64 {
@@ -196,7 +233,7 @@ async fn racing_replicas_store_one_version(db: &TestDb) {
     assert_eq!(feed.len(), 5);
 }
 
-async fn delete_and_changefeed(db: &TestDb) {
+async fn delete_and_changefeed(db: &Db) {
     let s = open(db).await;
     for (gun, v) in [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("a", 3)] {
         s.update_many(gun, &[up("timestamp", v, format!("{gun}{v}").as_bytes())])
@@ -256,7 +293,7 @@ async fn delete_and_changefeed(db: &TestDb) {
         .unwrap();
 }
 
-async fn server_keys(db: &TestDb) {
+async fn server_keys(db: &Db) {
     let s = open(db).await;
     let row = KeyRow {
         key_id: "k1".into(),
@@ -304,7 +341,7 @@ async fn server_keys(db: &TestDb) {
 }
 
 /// Opening an existing database again (a restart, or a second replica) changes nothing.
-async fn schema_setup_is_idempotent(db: &TestDb) {
+async fn schema_setup_is_idempotent(db: &Db) {
     let s = open(db).await;
     s.update_many("g", &[up("root", 1, b"r")]).await.unwrap();
     s.close().await;
@@ -421,10 +458,26 @@ fn postgres_replicas_hear_of_every_write() {
 
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
-        mod sqlite { use super::*; $( #[test] fn $name() { let db = TestDb::new(Backend::Sqlite); rt().block_on(super::$name(&db)); } )* }
-        mod postgres { use super::*; $( #[test] fn $name() { if available(Backend::Postgres) { let db = TestDb::new(Backend::Postgres); rt().block_on(super::$name(&db)); } } )* }
-        mod mysql { use super::*; $( #[test] fn $name() { if available(Backend::MySql) { let db = TestDb::new(Backend::MySql); rt().block_on(super::$name(&db)); } } )* }
+        mod sqlite { use super::*; $( #[test] fn $name() { let db = Db::Test(TestDb::new(Backend::Sqlite)); rt().block_on(super::$name(&db)); } )* }
+        mod postgres { use super::*; $( #[test] fn $name() { if available(Backend::Postgres) { let db = Db::Test(TestDb::new(Backend::Postgres)); rt().block_on(super::$name(&db)); } } )* }
+        mod mysql { use super::*; $( #[test] fn $name() { if available(Backend::MySql) { let db = Db::Test(TestDb::new(Backend::MySql)); rt().block_on(super::$name(&db)); } } )* }
     };
+}
+
+mod memory {
+    use super::*;
+    macro_rules! single_store {
+        ($($name:ident),* $(,)?) => {
+            $( #[test] fn $name() { rt().block_on(super::$name(&Db::Memory)); } )*
+        };
+    }
+    single_store!(
+        reads_and_writes,
+        current_is_the_consistent_view,
+        updates_are_all_or_nothing,
+        delete_and_changefeed,
+        server_keys,
+    );
 }
 
 suite!(

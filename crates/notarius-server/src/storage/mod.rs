@@ -245,6 +245,17 @@ impl Store {
     }
 
     pub async fn by_checksum(&self, gun: &str, role: &str, checksum: &str) -> Result<Stored> {
+        self.by_checksum_with(gun, role, checksum, true).await
+    }
+
+    /// [`Store::by_checksum`]; `remember` puts what the database returned in the content cache.
+    async fn by_checksum_with(
+        &self,
+        gun: &str,
+        role: &str,
+        checksum: &str,
+        remember: bool,
+    ) -> Result<Stored> {
         let checksum = checksum.to_ascii_lowercase();
         if let Some(f) = self.cache.file(gun, role, &checksum) {
             return Ok(Stored {
@@ -269,7 +280,7 @@ impl Store {
         });
         let stored = row.ok_or(StorageError::NotFound)??;
         // Only bytes that really have this checksum are remembered under it.
-        if sha256_hex(&stored.data) == checksum {
+        if remember && sha256_hex(&stored.data) == checksum {
             self.cache.put_file(
                 gun,
                 role,
@@ -316,6 +327,71 @@ impl Store {
         self.current_with(gun, role_name, self.sole_writer()).await
     }
 
+    /// The current view an update is validated against, read once: for each of `roles`, the
+    /// file the newest timestamp (through its snapshot) names, or `None`. One timestamp read
+    /// instead of one per role, so the roles also come from one consistent view.
+    ///
+    /// Of what the database returns only root is put in the content cache: the snapshot and
+    /// targets an update replaces are not read again, and caching them on every publish grew
+    /// the server's heap by about 10 MB under the publish benchmark (docs/performance.md).
+    pub async fn current_view_for_update(
+        &self,
+        gun: &str,
+        roles: &[&str],
+    ) -> Result<Vec<Option<Stored>>> {
+        let mut out = vec![None; roles.len()];
+        let ts = match self
+            .latest_with(gun, role::TIMESTAMP, self.sole_writer())
+            .await
+        {
+            Ok(ts) => ts,
+            Err(StorageError::NotFound) => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        let snap_sum = self
+            .summary_with(role::TIMESTAMP, &ts, false)?
+            .meta
+            .get(role::SNAPSHOT)
+            .cloned()
+            .ok_or_else(|| {
+                StorageError::Corrupt("could not retrieve latest snapshot sha256".into())
+            })?;
+        let snap = match self
+            .by_checksum_with(gun, role::SNAPSHOT, &snap_sum, false)
+            .await
+        {
+            Ok(s) => s,
+            Err(StorageError::NotFound) => {
+                for (slot, r) in out.iter_mut().zip(roles) {
+                    if *r == role::TIMESTAMP {
+                        *slot = Some(ts.clone());
+                    }
+                }
+                return Ok(out);
+            }
+            Err(e) => return Err(e),
+        };
+        let listed = self.summary_with(role::SNAPSHOT, &snap, false)?;
+        for (slot, r) in out.iter_mut().zip(roles) {
+            *slot = match *r {
+                role::TIMESTAMP => Some(ts.clone()),
+                role::SNAPSHOT => Some(snap.clone()),
+                other => match listed.meta.get(other) {
+                    None => None,
+                    Some(sum) => {
+                        let remember = other == role::ROOT;
+                        match self.by_checksum_with(gun, other, sum, remember).await {
+                            Ok(s) => Some(s),
+                            Err(StorageError::NotFound) => None,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                },
+            };
+        }
+        Ok(out)
+    }
+
     async fn current_with(&self, gun: &str, role_name: &str, may_remember: bool) -> Result<Stored> {
         let ts = self.latest_with(gun, role::TIMESTAMP, may_remember).await?;
         if role_name == role::TIMESTAMP {
@@ -345,6 +421,15 @@ impl Store {
 
     /// The expiry and listed checksums of a timestamp or snapshot, parsed once per content.
     pub fn summary(&self, role_name: &str, file: &Stored) -> Result<std::sync::Arc<cache::Parsed>> {
+        self.summary_with(role_name, file, true)
+    }
+
+    fn summary_with(
+        &self,
+        role_name: &str,
+        file: &Stored,
+        remember: bool,
+    ) -> Result<std::sync::Arc<cache::Parsed>> {
         let data = &file.data[..];
         let hashed;
         let sha = match &file.sha256 {
@@ -381,7 +466,9 @@ impl Store {
                 .filter_map(|(k, m)| m.sha256().map(|h| (k, hex::encode(h))))
                 .collect(),
         });
-        self.cache.put_parsed(sha, parsed.clone());
+        if remember {
+            self.cache.put_parsed(sha, parsed.clone());
+        }
         Ok(parsed)
     }
 
