@@ -76,10 +76,10 @@ W="$(mktemp -d "${TMPDIR:-/tmp}/notarius-bench.XXXXXX")"
 chmod 755 "$W"   # PostgreSQL (run as `postgres` when we are root) must traverse it
 RES="$W/results.tsv"; : >"$RES"
 STACKS=()
-BARE_PID=""
+BARE_PIDS=()
 cleanup() {
   set +e
-  [ -z "$BARE_PID" ] || { kill "$BARE_PID" 2>/dev/null; wait "$BARE_PID" 2>/dev/null; }
+  for p in "${BARE_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   for s in "${STACKS[@]}"; do "$PEER/stop.sh" "$W/$s" >/dev/null 2>&1; done
   if [ "$KEEP" = 1 ]; then log "kept $W"; else rm -rf "$W"; fi
 }
@@ -128,14 +128,21 @@ for s in $ALL; do
   "$LOAD" --url "$(url_of "$s")" --ca "$(ca_of "$s")" --workers 1 --seconds 0 \
           --init-targets 100 --prefix bench.invalid/get >/dev/null
 done
-TS_BYTES="$W/timestamp.json"
-curl -fsS --cacert "$(ca_of notarius-pg)" -o "$TS_BYTES" "$(url_of notarius-pg)/v2/$GUN_GET/_trust/tuf/timestamp.json"
-"$BARE" "$W/notarius-pg/certs/server.crt" "$W/notarius-pg/certs/server.key" "$TS_BYTES" \
-  "127.0.0.1:$(free_port)" 2>"$W/bare.log" &
-BARE_PID=$!
-for _ in $(seq 1 50); do grep -qs listening "$W/bare.log" && break; sleep 0.1; done
-BARE_URL="$(sed -n 's/.*listening on //p' "$W/bare.log")"
-[ -n "$BARE_URL" ] || { cat "$W/bare.log" >&2; exit 1; }
+# The transport limit: a bare responder serving the same bytes, one for each file GET measures.
+start_bare() {  # start_bare FILE VAR: sets VAR to its URL (no subshell, so cleanup knows the pid)
+  "$BARE" "$W/notarius-pg/certs/server.crt" "$W/notarius-pg/certs/server.key" "$1" \
+    "127.0.0.1:$(free_port)" >/dev/null 2>"$1.bare.log" &
+  BARE_PIDS+=($!)
+  for _ in $(seq 1 50); do grep -qs listening "$1.bare.log" && break; sleep 0.1; done
+  local url; url="$(sed -n 's/.*listening on //p' "$1.bare.log")"
+  [ -n "$url" ] || { cat "$1.bare.log" >&2; exit 1; }
+  printf -v "$2" '%s' "$url"
+}
+for role in timestamp targets; do
+  curl -fsS --cacert "$(ca_of notarius-pg)" -o "$W/$role.json" "$(url_of notarius-pg)/v2/$GUN_GET/_trust/tuf/$role.json"
+done
+start_bare "$W/timestamp.json" BARE_URL
+start_bare "$W/targets.json" BARE_TARGETS_URL
 
 # wrk_run LABEL URL -> "req/s p99_ms"
 wrk_run() {
@@ -156,6 +163,7 @@ wrk_run() {
 log "warming up"
 for s in $ALL; do wrk -t2 -c"$CONNS" -d2s "$(url_of "$s")/v2/$GUN_GET/_trust/tuf/timestamp.json" >/dev/null; done
 wrk -t2 -c"$CONNS" -d2s "$BARE_URL/" >/dev/null
+wrk -t2 -c"$CONNS" -d2s "$BARE_TARGETS_URL/" >/dev/null
 for rep in $(seq 1 "$REPS"); do
   log "GET, repetition $rep/$REPS"
   for role in timestamp targets; do
@@ -169,6 +177,8 @@ for rep in $(seq 1 "$REPS"); do
   done
   read -r rps p99 < <(wrk_run bare "$BARE_URL/")
   [ "$rps" = - ] || { rec bare_rps bare "$rps"; rec bare_p99 bare "$p99"; }
+  read -r rps p99 < <(wrk_run bare-targets "$BARE_TARGETS_URL/")
+  [ "$rps" = - ] || rec bare_targets_rps bare "$rps"
 done
 LOAD_GET="$(loadavg)"
 
@@ -405,6 +415,15 @@ if bare:
     for st in ("postgres", "memory", "sqlite"):
         ours = med(f"get_timestamp_rps_{st}", "notarius")
         if ours: print(f"- notarius GET timestamp.json ({st}) = {100 * ours / bare:.0f}% of it (target ≥ 80%)")
+bare_t = statistics.median(res["bare_targets_rps"]["bare"]) if res.get("bare_targets_rps") else None
+if bare_t:
+    print(f"Transport limit for targets.json (the same, serving the targets.json bytes): median {bare_t:,.0f} req/s.")
+    for st in ("postgres", "memory", "sqlite"):
+        ours = med(f"get_targets_rps_{st}", "notarius")
+        ref = med(f"get_targets_rps_{'memory' if st == 'sqlite' else st}", "notary")
+        if ours and ref:
+            print(f"- notarius GET targets.json ({st}) = {100 * ours / bare_t:.0f}% of it; 5× notary-server"
+                  f" would be {5 * ref:,.0f} req/s = {100 * 5 * ref / bare_t:.0f}% of it")
 print()
 sig = sorted(m for m in res if m.startswith("sign_rpc_"))
 if sig:
