@@ -92,6 +92,8 @@ pub struct App {
     pub auth: Option<crate::auth::TokenAuth>,
     /// One re-signing at a time per GUN.
     pub resign: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Stored roots already verified, so a publish need not verify its GUN's root again.
+    pub roots: Arc<crate::roots::VerifiedRoots>,
 }
 
 impl App {
@@ -580,20 +582,32 @@ async fn update(app: &App, gun: &str, updates: Vec<MetaUpdate>) -> Result<(), Ap
             stored.targets.insert(a, d);
         }
     }
-    let root = validate::governing_root(&updates, stored.root.as_deref());
-    let signers = signers_for(app, root.as_ref()).await?;
-
-    let gun_owned = gun.to_owned();
+    let refused = |v: Validation| {
+        tracing::info!(gun, error = %v, "400 POST error validating update");
+        v.into_api()
+    };
     let now = (app.clock)();
+    let builder = app
+        .roots
+        .builder(gun, stored.root.as_deref(), now)
+        .map_err(refused)?;
+    // The root whose snapshot and timestamp keys to ask for: the uploaded one, else the
+    // stored one the builder holds.
+    let uploaded;
+    let root = if updates.iter().any(|u| u.role == role::ROOT) {
+        uploaded = validate::governing_root(&updates, None);
+        uploaded.as_ref()
+    } else {
+        builder.loaded_root()
+    };
+    let signers = signers_for(app, root).await?;
+
     let apply = tokio::task::spawn_blocking(move || {
-        validate::validate_update(&gun_owned, &updates, &stored, &signers, now)
+        validate::validate_update(builder, &updates, &stored, &signers, now)
     })
     .await
     .map_err(|_| ApiError::new(Code::Unknown))?
-    .map_err(|v| {
-        tracing::info!(gun, error = %v, "400 POST error validating update");
-        v.into_api()
-    })?;
+    .map_err(refused)?;
 
     match app.store.update_many(gun, &apply).await {
         Ok(()) => {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod errors;
 pub mod metrics;
 pub mod remote_signer;
+pub mod roots;
 pub mod route;
 pub mod signer;
 pub mod storage;
@@ -200,6 +201,7 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
         clock: opts.clock.clone().unwrap_or_else(app::system_clock),
         auth,
         resign: Default::default(),
+        roots: Default::default(),
     });
 
     let addr = cfg.listen_addr();

@@ -93,8 +93,25 @@ fn validation(e: impl std::fmt::Display) -> Validation {
 
 /// Checks an upload and completes it with the server-signed snapshot (when none was
 /// uploaded) and timestamp. Returns the files to store, in order.
-pub fn validate_update(
+/// A builder with the GUN's stored root loaded (verified, expiry aside, as Notary's server
+/// loads it), or an empty one when none is stored: where every update's validation starts.
+pub fn root_builder(
     gun: &str,
+    stored_root: Option<&[u8]>,
+    now: Instant,
+) -> Result<RepoBuilder, Validation> {
+    let mut builder = RepoBuilder::new(gun, TrustPinConfig::default());
+    if let Some(root) = stored_root {
+        builder
+            .load(role::ROOT, root, 1, true, now)
+            .map_err(validation)?;
+    }
+    Ok(builder)
+}
+
+/// `builder` is [`root_builder`]'s for the stored root (`roots.rs` may hand out a kept one).
+pub fn validate_update(
+    mut builder: RepoBuilder,
     updates: &[MetaUpdate],
     stored: &Stored,
     signers: &[SharedSigner],
@@ -106,13 +123,6 @@ pub fn validate_update(
         roles.insert(u.role.as_str(), u);
     }
     let mut apply: Vec<MetaUpdate> = Vec::new();
-
-    let mut builder = RepoBuilder::new(gun, TrustPinConfig::default());
-    if let Some(root) = &stored.root {
-        builder
-            .load(role::ROOT, root, 1, true, now)
-            .map_err(validation)?;
-    }
 
     if let Some(root_update) = roles.get(role::ROOT) {
         let current = builder.get_loaded_version(role::ROOT);
@@ -340,7 +350,8 @@ mod tests {
             version: 3,
             data,
         }];
-        let e = validate_update("g", &up, &stored, &[], now).unwrap_err();
+        let builder = root_builder("g", stored.root.as_deref(), now).unwrap();
+        let e = validate_update(builder, &up, &stored, &[], now).unwrap_err();
         assert!(matches!(e, Validation::BadTargets(_)), "{e:?}");
     }
 }

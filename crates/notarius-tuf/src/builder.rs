@@ -66,8 +66,9 @@ impl ConsistentInfo {
     }
 }
 
-/// Builds a verified [`Repo`] from metadata files.
-#[derive(Debug)]
+/// Builds a verified [`Repo`] from metadata files. A clone goes on from the same loaded state
+/// (a server keeps a builder with a verified root and clones it for each update).
+#[derive(Debug, Clone)]
 pub struct RepoBuilder {
     finished: bool,
     repo: Repo,
@@ -166,6 +167,14 @@ impl RepoBuilder {
             return None;
         }
         self.repo.targets.get(role_name).map(|t| &t.signed)
+    }
+
+    /// The root as `load` accepted it.
+    pub fn loaded_root(&self) -> Option<&crate::metadata::Root> {
+        if self.finished {
+            return None;
+        }
+        self.repo.root.as_ref().map(|r| &r.signed)
     }
 
     /// The loaded version of a role, or 1 when it is not loaded (the lowest acceptable).

@@ -367,6 +367,30 @@ fn signature_ok(cert: &Cert, issuer: &Cert) -> bool {
 
 /// Notary's `ValidateRoot`: decides whether the root in `env` is trusted for `gun`.
 ///
+/// The whole seconds `[from, until)` around `now` in which no certificate of `root`'s root
+/// role changes validity ([`Cert::validate`], a day of skew on `not_before` included). Without
+/// a previous root and with no CA pinned, [`validate_root`] gives the same outcome for `root`
+/// at any time in it: what lets a server keep a stored root it has verified.
+pub fn certificate_stable_span(root: &Root, now: Instant) -> (i64, i64) {
+    let now = now.timestamp();
+    let (leaves, ints) = parse_all_certs(root);
+    let mut span = (i64::MIN, i64::MAX);
+    for c in leaves.values().chain(ints.values().flatten()) {
+        // Valid from `not_before - 1 day`, invalid from `not_after + 1`.
+        for edge in [
+            c.not_before.saturating_sub(86_400),
+            c.not_after.saturating_add(1),
+        ] {
+            if edge <= now {
+                span.0 = span.0.max(edge);
+            } else {
+                span.1 = span.1.min(edge);
+            }
+        }
+    }
+    span
+}
+
 /// With a previous root, the new one must carry the previous root role's threshold of signatures
 /// from the previous root certificates (a rotation). In every case it must satisfy the trust
 /// pinning configuration and its own root role's threshold. Expiry of the root metadata itself is
@@ -537,6 +561,39 @@ mod tests {
         let env = root(&[&wildcard], 1, 1, &[&wildcard]);
         assert!(validate_root(None, &env, GUN, &tofu(), Utc::now()).is_ok());
         assert!(validate_root(None, &env, "other.com/app", &tofu(), Utc::now()).is_err());
+    }
+
+    #[test]
+    fn validation_is_the_same_throughout_the_stable_span() {
+        let t = |days: i64| ::time::OffsetDateTime::now_utc() + ::time::Duration::days(days);
+        let (a, b) = (
+            TestKey::ecdsa_x509(GUN, t(-10), t(10)),
+            TestKey::ecdsa_x509(GUN, t(5), t(30)),
+        );
+        let env = root(&[&a, &b], 1, 1, &[&b]);
+        let parsed: Root = env.decode(role::ROOT).unwrap();
+        let secs = |days: i64| t(days).unix_timestamp();
+        let at = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        // Now: a is valid, b (the only signer) is not yet (5 days ahead, 1 day of skew).
+        let (from, until) = certificate_stable_span(&parsed, at(secs(0)));
+        assert!((secs(-10) - 86_400 - 1..=secs(-10) - 86_400 + 1).contains(&from));
+        assert!(
+            (secs(4) - 1..=secs(4) + 1).contains(&until),
+            "{until} {}",
+            secs(4)
+        );
+        for s in [from, secs(0), until - 1] {
+            assert!(
+                validate_root(None, &env, GUN, &tofu(), at(s)).is_err(),
+                "{s}"
+            );
+        }
+        // From `until` on, b counts: the outcome changes, and a new span begins.
+        assert!(validate_root(None, &env, GUN, &tofu(), at(until)).is_ok());
+        assert_eq!(certificate_stable_span(&parsed, at(until)).0, until);
+        // After the last edge the span is open-ended.
+        assert_eq!(certificate_stable_span(&parsed, at(secs(31))).1, i64::MAX);
+        assert!(validate_root(None, &env, GUN, &tofu(), at(secs(31))).is_err());
     }
 
     #[test]
