@@ -94,6 +94,17 @@ pub struct App {
     pub resign: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Stored roots already verified, so a publish need not verify its GUN's root again.
     pub roots: Arc<crate::roots::VerifiedRoots>,
+    /// Validations that may run at once (see [`validation_slots`]).
+    pub validating: Arc<tokio::sync::Semaphore>,
+}
+
+/// Validating an update is CPU work on a blocking thread, holding the uploaded files and
+/// everything parsed from them. More at once than there are CPUs finishes none sooner; it only
+/// multiplies that memory, the threads and their switching (16 publishers at once held about
+/// 3 MB of it). Twice the CPUs, because a validation also waits on the signing service.
+pub fn validation_slots() -> Arc<tokio::sync::Semaphore> {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Arc::new(tokio::sync::Semaphore::new(cpus * 2))
 }
 
 impl App {
@@ -602,7 +613,14 @@ async fn update(app: &App, gun: &str, updates: Vec<MetaUpdate>) -> Result<(), Ap
     };
     let signers = signers_for(app, root).await?;
 
+    let slot = app
+        .validating
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::new(Code::Unknown))?;
     let apply = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         validate::validate_update(builder, &updates, &stored, &signers, now)
     })
     .await

@@ -202,6 +202,7 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
         auth,
         resign: Default::default(),
         roots: Default::default(),
+        validating: app::validation_slots(),
     });
 
     let addr = cfg.listen_addr();

@@ -12,6 +12,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+/// Connections to a PostgreSQL or MySQL server. Each holds its own buffers and statement
+/// cache; with validations capped at two per CPU (the server's `validation_slots`), 8 served
+/// 16 publishers as fast as 16 did (446 against 443 updates/s on 2 CPUs) in about 0.6 MB less.
+const NETWORK_POOL: u32 = 8;
+
 /// Which database a [`Database`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -115,14 +120,14 @@ impl Database {
             }
             "postgres" => Pool::Postgres(
                 PgPoolOptions::new()
-                    .max_connections(16)
+                    .max_connections(NETWORK_POOL)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(PgConnectOptions::from_str(url)?)
                     .await?,
             ),
             "mysql" => Pool::MySql(
                 MySqlPoolOptions::new()
-                    .max_connections(16)
+                    .max_connections(NETWORK_POOL)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(MySqlConnectOptions::from_str(&mysql_url(url))?)
                     .await?,
