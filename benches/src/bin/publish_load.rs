@@ -7,7 +7,9 @@
 //! then, for `--seconds`, each worker adds one target, signs targets (version + 1) and POSTs it
 //! alone, so the server validates it and signs a new snapshot and timestamp for every update.
 //!
-//! Prints one line: `updates=N seconds=S updates_per_s=R p50_ms=A p99_ms=B errors=E`.
+//! Prints one line: `updates=N seconds=S updates_per_s=R p50_ms=A p99_ms=B errors=E
+//! uploaded_mb=M`, M being the targets files the accepted updates carried (10^6 bytes): a
+//! server that keeps what it is sent in memory grows with it.
 //!
 //!     publish_load --url https://127.0.0.1:4443 --ca ca.crt [--workers 16] [--seconds 10]
 //!                  [--prefix bench/run1] [--init-targets 0]
@@ -227,8 +229,8 @@ impl Publisher {
         Ok(p)
     }
 
-    /// One more target, targets version + 1, uploaded alone.
-    fn update(&mut self) -> Res<()> {
+    /// One more target, targets version + 1, uploaded alone; the size of what went up.
+    fn update(&mut self) -> Res<usize> {
         let expires = Utc::now().fixed_offset() + TARGETS_EXPIRY;
         let t = self.target();
         self.repo
@@ -238,7 +240,9 @@ impl Publisher {
             .repo
             .sign_targets("targets", expires, &[&self.targets_key as &dyn Signer])
             .map_err(|e| e.to_string())?;
-        self.post(&[("targets", targets)])
+        let len = targets.len();
+        self.post(&[("targets", targets)])?;
+        Ok(len)
     }
 }
 
@@ -280,7 +284,7 @@ fn main() {
     }
     let stop = AtomicBool::new(false);
     let started = Instant::now();
-    let results: Vec<(Vec<Duration>, usize, Option<String>)> = std::thread::scope(|s| {
+    let results: Vec<(Vec<Duration>, usize, Option<String>, usize)> = std::thread::scope(|s| {
         let hs: Vec<_> = pubs
             .into_iter()
             .map(|mut p| {
@@ -289,10 +293,14 @@ fn main() {
                     let mut lat = Vec::new();
                     let mut errors = 0;
                     let mut first_err = None;
+                    let mut uploaded = 0;
                     while !stop.load(Ordering::Relaxed) {
                         let t = Instant::now();
                         match p.update() {
-                            Ok(()) => lat.push(t.elapsed()),
+                            Ok(len) => {
+                                lat.push(t.elapsed());
+                                uploaded += len;
+                            }
                             Err(e) => {
                                 errors += 1;
                                 first_err.get_or_insert(e);
@@ -302,7 +310,7 @@ fn main() {
                             }
                         }
                     }
-                    (lat, errors, first_err)
+                    (lat, errors, first_err, uploaded)
                 })
             })
             .collect();
@@ -311,15 +319,17 @@ fn main() {
         hs.into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| (Vec::new(), 1, Some("panicked".into())))
+                    .unwrap_or_else(|_| (Vec::new(), 1, Some("panicked".into()), 0))
             })
             .collect()
     });
     let elapsed = started.elapsed().as_secs_f64();
     let mut all: Vec<Duration> = Vec::new();
     let mut errors = 0;
-    for (lat, e, first) in results {
+    let mut uploaded = 0;
+    for (lat, e, first, up) in results {
         all.extend(lat);
+        uploaded += up;
         errors += e;
         if let Some(f) = first {
             eprintln!("publish_load: {f}");
@@ -334,11 +344,12 @@ fn main() {
         all[i].as_secs_f64() * 1000.0
     };
     println!(
-        "updates={} seconds={elapsed:.2} updates_per_s={:.1} p50_ms={:.1} p99_ms={:.1} errors={errors}",
+        "updates={} seconds={elapsed:.2} updates_per_s={:.1} p50_ms={:.1} p99_ms={:.1} errors={errors} uploaded_mb={:.2}",
         all.len(),
         all.len() as f64 / elapsed,
         pct(0.50),
-        pct(0.99)
+        pct(0.99),
+        uploaded as f64 / 1e6
     );
     if errors > 0 {
         std::process::exit(1);
