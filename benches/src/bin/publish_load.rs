@@ -246,6 +246,16 @@ impl Publisher {
     }
 }
 
+/// What one worker thread did in the timed part.
+#[derive(Default)]
+struct Worker {
+    latencies: Vec<Duration>,
+    errors: usize,
+    first_error: Option<String>,
+    /// Bytes of the targets files its accepted updates carried.
+    uploaded: usize,
+}
+
 fn main() {
     let o = match opts() {
         Ok(o) => o,
@@ -284,33 +294,30 @@ fn main() {
     }
     let stop = AtomicBool::new(false);
     let started = Instant::now();
-    let results: Vec<(Vec<Duration>, usize, Option<String>, usize)> = std::thread::scope(|s| {
+    let results: Vec<Worker> = std::thread::scope(|s| {
         let hs: Vec<_> = pubs
             .into_iter()
             .map(|mut p| {
                 let stop = &stop;
                 s.spawn(move || {
-                    let mut lat = Vec::new();
-                    let mut errors = 0;
-                    let mut first_err = None;
-                    let mut uploaded = 0;
+                    let mut w = Worker::default();
                     while !stop.load(Ordering::Relaxed) {
                         let t = Instant::now();
                         match p.update() {
                             Ok(len) => {
-                                lat.push(t.elapsed());
-                                uploaded += len;
+                                w.latencies.push(t.elapsed());
+                                w.uploaded += len;
                             }
                             Err(e) => {
-                                errors += 1;
-                                first_err.get_or_insert(e);
+                                w.errors += 1;
+                                w.first_error.get_or_insert(e);
                                 // A refused update leaves our copy ahead of the server's; the
                                 // next one would be refused too.
                                 break;
                             }
                         }
                     }
-                    (lat, errors, first_err, uploaded)
+                    w
                 })
             })
             .collect();
@@ -318,8 +325,11 @@ fn main() {
         stop.store(true, Ordering::Relaxed);
         hs.into_iter()
             .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| (Vec::new(), 1, Some("panicked".into()), 0))
+                h.join().unwrap_or_else(|_| Worker {
+                    errors: 1,
+                    first_error: Some("panicked".into()),
+                    ..Worker::default()
+                })
             })
             .collect()
     });
@@ -327,11 +337,11 @@ fn main() {
     let mut all: Vec<Duration> = Vec::new();
     let mut errors = 0;
     let mut uploaded = 0;
-    for (lat, e, first, up) in results {
-        all.extend(lat);
-        uploaded += up;
-        errors += e;
-        if let Some(f) = first {
+    for w in results {
+        all.extend(w.latencies);
+        uploaded += w.uploaded;
+        errors += w.errors;
+        if let Some(f) = w.first_error {
             eprintln!("publish_load: {f}");
         }
     }
