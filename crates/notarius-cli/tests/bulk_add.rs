@@ -163,7 +163,7 @@ fn a_bad_line_stages_nothing() {
     for (list, expect) in [
         (
             format!("a\t{g}\nb\t{g}.missing\n"),
-            "good.bin.missing: No such file",
+            "good.bin.missing: no such file or directory",
         ),
         (
             format!("a\t{g}\nb\tsha256:{short_hash}:4\n"),

@@ -8,32 +8,145 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use notarius_tuf::cjson::go_escape_string;
+use notarius_tuf::metadata::FileMeta;
+use notarius_tuf::repo_edit::DelegationUpdate;
 use notarius_tuf::role::Gun;
 
 use crate::fsutil;
 
-pub const ACTION_CREATE: &str = "create";
-pub const ACTION_UPDATE: &str = "update";
-pub const ACTION_DELETE: &str = "delete";
-pub const SCOPE_ROOT: &str = "root";
-pub const SCOPE_TARGETS: &str = "targets";
-pub const TYPE_BASE_ROLE: &str = "role";
-pub const TYPE_TARGET: &str = "target";
-pub const TYPE_DELEGATION: &str = "delegation";
-pub const TYPE_WITNESS: &str = "witness";
+const ACTION_CREATE: &str = "create";
+const ACTION_UPDATE: &str = "update";
+const ACTION_DELETE: &str = "delete";
+const SCOPE_TARGETS: &str = "targets";
+const TYPE_TARGET: &str = "target";
+const TYPE_DELEGATION: &str = "delegation";
+const TYPE_WITNESS: &str = "witness";
 
-/// One staged change (Notary's `TUFChange`).
+/// A staged change, as a publish applies it. Each variant is written exactly as `notary`
+/// stages it, so either tool can publish what the other staged.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// `add`/`addhash`: a target into `scope` (`targets` or a delegation).
+    AddTarget {
+        scope: String,
+        name: String,
+        meta: FileMeta,
+    },
+    /// `remove`: a target out of `scope`.
+    RemoveTarget { scope: String, name: String },
+    /// `delegation add` (`create`) and `delegation remove` of keys or paths (an update of a
+    /// role that must exist).
+    Delegation {
+        role: String,
+        create: bool,
+        edit: TufDelegation,
+    },
+    /// `delegation purge`: these keys out of every delegation under `scope` (`targets/*`).
+    PurgeKeys { scope: String, key_ids: Vec<String> },
+    /// `delegation remove` with neither keys nor paths: the whole role.
+    DeleteDelegation { role: String },
+    /// `witness`: re-sign the role as it is.
+    Witness { role: String },
+}
+
+impl Change {
+    /// A target added to `targets`, or to the delegations in `scope`.
+    pub fn add_target(scope: Option<&str>, name: &str, meta: FileMeta) -> Change {
+        Change::AddTarget {
+            scope: scope.unwrap_or(SCOPE_TARGETS).to_owned(),
+            name: name.to_owned(),
+            meta,
+        }
+    }
+
+    /// A target removed from `targets`, or from the delegation `scope`.
+    pub fn remove_target(scope: Option<&str>, name: &str) -> Change {
+        Change::RemoveTarget {
+            scope: scope.unwrap_or(SCOPE_TARGETS).to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// The raw change file's fields, in Notary's `TUFChange` shape.
+    fn to_raw(&self) -> Result<RawChange, serde_json::Error> {
+        let raw =
+            |action: &str, scope: &str, t: &str, path: &str, data: Option<Vec<u8>>| RawChange {
+                action: action.to_owned(),
+                role: scope.to_owned(),
+                change_type: t.to_owned(),
+                path: path.to_owned(),
+                data,
+            };
+        Ok(match self {
+            Change::AddTarget { scope, name, meta } => raw(
+                ACTION_CREATE,
+                scope,
+                TYPE_TARGET,
+                name,
+                Some(go_file_meta(meta)?),
+            ),
+            Change::RemoveTarget { scope, name } => {
+                raw(ACTION_DELETE, scope, TYPE_TARGET, name, None)
+            }
+            Change::Delegation { role, create, edit } => raw(
+                if *create {
+                    ACTION_CREATE
+                } else {
+                    ACTION_UPDATE
+                },
+                role,
+                TYPE_DELEGATION,
+                "",
+                Some(serde_json::to_vec(edit)?),
+            ),
+            Change::PurgeKeys { scope, key_ids } => raw(
+                ACTION_UPDATE,
+                scope,
+                TYPE_DELEGATION,
+                "",
+                Some(serde_json::to_vec(&TufDelegation {
+                    remove_keys: key_ids.clone(),
+                    ..Default::default()
+                })?),
+            ),
+            Change::DeleteDelegation { role } => {
+                raw(ACTION_DELETE, role, TYPE_DELEGATION, "", None)
+            }
+            Change::Witness { role } => raw(ACTION_UPDATE, role, TYPE_WITNESS, "", None),
+        })
+    }
+}
+
+/// Go's `json.Marshal` of a `data.FileMeta`, as `notary add` stores it in a change file:
+/// `length`, `hashes`, then `custom` when present (struct order, not sorted).
+fn go_file_meta(meta: &FileMeta) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = format!("{{\"length\":{},\"hashes\":", meta.length).into_bytes();
+    out.extend_from_slice(&serde_json::to_vec(&meta.hashes)?);
+    if let Some(custom) = &meta.custom {
+        out.extend_from_slice(b",\"custom\":");
+        notarius_tuf::cjson::go_compact_escaped(
+            custom,
+            &mut out,
+            notarius_tuf::cjson::NumberMode::Exact,
+        )
+        .map_err(serde::ser::Error::custom)?;
+    }
+    out.push(b'}');
+    Ok(out)
+}
+
+/// One change file as it is on disk (Notary's `TUFChange`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct Change {
-    pub action: String,
+pub struct RawChange {
+    action: String,
     /// The scope: `targets`, a delegation, or `root`.
-    pub role: String,
+    role: String,
     #[serde(rename = "type")]
-    pub change_type: String,
-    pub path: String,
+    change_type: String,
+    path: String,
     /// The payload, itself JSON (base64 on disk).
     #[serde(default, with = "opt_b64")]
-    pub data: Option<Vec<u8>>,
+    data: Option<Vec<u8>>,
 }
 
 mod opt_b64 {
@@ -49,10 +162,66 @@ mod opt_b64 {
     }
 }
 
-impl Change {
+impl RawChange {
+    /// `create`, `update` or `delete` (the `ACTION` column of `status`).
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+    /// The role the change applies to (`SCOPE`).
+    pub fn scope(&self) -> &str {
+        &self.role
+    }
+    /// `target`, `delegation`, `witness` (`TYPE`).
+    pub fn change_type(&self) -> &str {
+        &self.change_type
+    }
+    /// The target's name, empty for other changes (`PATH`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The typed change, or why this client cannot apply it.
+    pub fn decode(&self) -> Result<Change, String> {
+        let data = || self.data.as_deref().unwrap_or_default();
+        let delegation = || -> Result<TufDelegation, String> {
+            serde_json::from_slice(data()).map_err(|e| e.to_string())
+        };
+        Ok(match (self.change_type.as_str(), self.action.as_str()) {
+            (TYPE_TARGET, ACTION_CREATE) => Change::AddTarget {
+                scope: self.role.clone(),
+                name: self.path.clone(),
+                meta: serde_json::from_slice(data()).map_err(|e| e.to_string())?,
+            },
+            (TYPE_TARGET, ACTION_DELETE) => Change::RemoveTarget {
+                scope: self.role.clone(),
+                name: self.path.clone(),
+            },
+            (TYPE_DELEGATION, ACTION_UPDATE)
+                if notarius_tuf::role::is_wild_delegation(&self.role) =>
+            {
+                Change::PurgeKeys {
+                    scope: self.role.clone(),
+                    key_ids: delegation()?.remove_keys,
+                }
+            }
+            (TYPE_DELEGATION, action @ (ACTION_CREATE | ACTION_UPDATE)) => Change::Delegation {
+                role: self.role.clone(),
+                create: action == ACTION_CREATE,
+                edit: delegation()?,
+            },
+            (TYPE_DELEGATION, ACTION_DELETE) => Change::DeleteDelegation {
+                role: self.role.clone(),
+            },
+            (TYPE_WITNESS, _) => Change::Witness {
+                role: self.role.clone(),
+            },
+            (t, a) => return Err(format!("{a} of {t} changes")),
+        })
+    }
+
     /// Go's `json.Marshal` of the change: fields in struct order, HTML-escaped strings,
     /// `data` base64 or `null`.
-    pub fn to_go_json(&self) -> Vec<u8> {
+    fn to_go_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(128);
         out.extend_from_slice(b"{\"action\":");
         go_escape_string(&mut out, &self.action);
@@ -115,6 +284,24 @@ pub struct TufDelegation {
     pub clear_paths: bool,
 }
 
+impl TufDelegation {
+    /// The edit a publish makes of it (a threshold of 0, absent on disk, is Notary's 1).
+    pub fn to_update(&self) -> DelegationUpdate {
+        DelegationUpdate {
+            add_keys: self.add_keys.clone(),
+            remove_keys: self.remove_keys.clone(),
+            add_paths: self.add_paths.clone(),
+            remove_paths: self.remove_paths.clone(),
+            clear_paths: self.clear_paths,
+            threshold: if self.threshold == 0 {
+                1
+            } else {
+                self.threshold
+            },
+        }
+    }
+}
+
 fn is_zero(v: &i64) -> bool {
     *v == 0
 }
@@ -133,6 +320,8 @@ pub enum ChangelistError {
     Io { path: PathBuf, source: io::Error },
     #[error("change index {0} is out of range")]
     BadIndex(usize),
+    #[error("the change could not be encoded: {0}")]
+    Encode(String),
 }
 
 /// The changelist directory of one GUN.
@@ -145,7 +334,7 @@ pub struct FileChangelist {
 #[derive(Debug, Clone)]
 pub struct StoredChange {
     pub file: String,
-    pub change: Change,
+    pub raw: RawChange,
 }
 
 impl FileChangelist {
@@ -191,8 +380,8 @@ impl FileChangelist {
         let mut unreadable = Vec::new();
         for name in self.file_names()? {
             let bytes = fs::read(self.dir.join(&name)).map_err(|e| self.io(e))?;
-            match serde_json::from_slice::<Change>(&bytes) {
-                Ok(change) => changes.push(StoredChange { file: name, change }),
+            match serde_json::from_slice::<RawChange>(&bytes) {
+                Ok(raw) => changes.push(StoredChange { file: name, raw }),
                 Err(e) => unreadable.push(format!("{name}: {e}")),
             }
         }
@@ -208,7 +397,10 @@ impl FileChangelist {
         uuid: &str,
     ) -> Result<String, ChangelistError> {
         let name = format!("{now_nanos:020}_{uuid}.change");
-        fsutil::write_private_atomic_unsynced(&self.dir.join(&name), &change.to_go_json())
+        let raw = change
+            .to_raw()
+            .map_err(|e| ChangelistError::Encode(e.to_string()))?;
+        fsutil::write_private_atomic_unsynced(&self.dir.join(&name), &raw.to_go_json())
             .map_err(|e| self.io(e))?;
         Ok(name)
     }
@@ -276,37 +468,72 @@ pub fn uuid_v4() -> String {
 mod tests {
     use super::*;
 
+    fn meta() -> FileMeta {
+        serde_json::from_str(r#"{"length":1,"hashes":{"sha256":"AA=="}}"#).unwrap()
+    }
+
     fn target_change(path: &str) -> Change {
-        Change {
-            action: ACTION_CREATE.into(),
-            role: SCOPE_TARGETS.into(),
-            change_type: TYPE_TARGET.into(),
-            path: path.into(),
-            data: Some(br#"{"length":1}"#.to_vec()),
-        }
+        Change::add_target(None, path, meta())
+    }
+
+    fn go_json(c: &Change) -> String {
+        String::from_utf8(c.to_raw().unwrap().to_go_json()).unwrap()
     }
 
     #[test]
     fn go_encoding_of_a_change() {
         let c = target_change("t&<x>");
         assert_eq!(
-            String::from_utf8(c.to_go_json()).unwrap(),
-            r#"{"action":"create","role":"targets","type":"target","path":"t\u0026\u003cx\u003e","data":"eyJsZW5ndGgiOjF9"}"#
+            go_json(&c),
+            r#"{"action":"create","role":"targets","type":"target","path":"t\u0026\u003cx\u003e","data":"eyJsZW5ndGgiOjEsImhhc2hlcyI6eyJzaGEyNTYiOiJBQT09In19"}"#
         );
-        let back: Change = serde_json::from_slice(&c.to_go_json()).unwrap();
-        assert_eq!(back, c);
-        let w = Change {
-            action: ACTION_UPDATE.into(),
+        let back: RawChange = serde_json::from_str(&go_json(&c)).unwrap();
+        assert_eq!(back.decode().unwrap(), c);
+        let w = Change::Witness {
             role: "targets".into(),
-            change_type: TYPE_WITNESS.into(),
-            path: String::new(),
-            data: None,
         };
-        assert!(
-            String::from_utf8(w.to_go_json())
-                .unwrap()
-                .ends_with(r#""path":"","data":null}"#)
-        );
+        assert!(go_json(&w).ends_with(r#""type":"witness","path":"","data":null}"#));
+    }
+
+    #[test]
+    fn every_change_decodes_to_itself() {
+        let edit = TufDelegation {
+            threshold: 1,
+            add_paths: vec!["a/".into()],
+            ..Default::default()
+        };
+        for c in [
+            target_change("a"),
+            Change::remove_target(Some("targets/releases"), "a"),
+            Change::Delegation {
+                role: "targets/releases".into(),
+                create: true,
+                edit: edit.clone(),
+            },
+            Change::Delegation {
+                role: "targets/releases".into(),
+                create: false,
+                edit,
+            },
+            Change::PurgeKeys {
+                scope: "targets/*".into(),
+                key_ids: vec!["ab".into()],
+            },
+            Change::DeleteDelegation {
+                role: "targets/releases".into(),
+            },
+            Change::Witness {
+                role: "targets/releases".into(),
+            },
+        ] {
+            let raw: RawChange = serde_json::from_str(&go_json(&c)).unwrap();
+            assert_eq!(raw.decode().unwrap(), c, "{c:?}");
+        }
+        let odd: RawChange = serde_json::from_str(
+            r#"{"action":"create","role":"root","type":"role","path":"","data":null}"#,
+        )
+        .unwrap();
+        assert_eq!(odd.decode().unwrap_err(), "create of role changes");
     }
 
     #[test]
@@ -319,13 +546,13 @@ mod tests {
         cl.add(&target_change("c")).unwrap();
         fs::write(cl.dir().join("00000000000000000003_bad.change"), b"{").unwrap();
         let (list, bad) = cl.list().unwrap();
-        let paths: Vec<&str> = list.iter().map(|c| c.change.path.as_str()).collect();
+        let paths: Vec<&str> = list.iter().map(|c| c.raw.path()).collect();
         assert_eq!(paths, ["a", "b", "c"]);
         assert_eq!(bad.len(), 1);
         assert_eq!(list[0].file, "00000000000000000001_u1.change");
         assert!(matches!(cl.remove(&[9]), Err(ChangelistError::BadIndex(9))));
         cl.remove(&[0]).unwrap();
-        assert_eq!(cl.list().unwrap().0[0].change.path, "b");
+        assert_eq!(cl.list().unwrap().0[0].raw.path(), "b");
         cl.clear().unwrap();
         assert!(cl.list().unwrap().0.is_empty());
         let u = uuid_v4();

@@ -1,11 +1,23 @@
-//! The Notarius client library: the trust directory (metadata cache, changelist) and, built on
-//! the pure core, update and publish.
+//! The Notarius client library: a trusted collection ([`Repository`]) over its trust directory
+//! (metadata cache, staged changes) and a trust server ([`remote::Remote`]: Notary's HTTP API,
+//! or a whole server in memory), driving the pure core (`notarius-tuf`) for update and publish.
+//!
+//! Library code returns warnings and typed errors ([`Error`]); what to print, and in which
+//! words, is the binary's business.
 
 pub mod backup;
+pub mod bulk;
 pub mod cache;
 pub mod changelist;
-pub mod commands;
+mod error;
+pub mod keys;
 pub mod listing;
 pub use notarius_crypto::fsutil;
 pub mod publish;
 pub mod remote;
+mod repository;
+#[cfg(test)]
+mod repository_tests;
+
+pub use error::{Error, Result};
+pub use repository::{Published, Read, Repository};

@@ -49,7 +49,7 @@ pub fn list_targets<'a>(
             .collect();
         repo.walk_targets("", r, &skip, |t, valid| {
             // The role's name as the repository holds it, so that it outlives the walk.
-            let Some((role_name, _)) = repo.targets.get_key_value(&valid.base.name) else {
+            let Some((role_name, _)) = repo.targets_roles().get_key_value(&valid.base.name) else {
                 return Ok(Walk::Continue);
             };
             found.reserve(t.signed.targets.len());

@@ -1,10 +1,11 @@
-//! Creating and publishing a new repository, as `notary init -p` does: root and targets (and by
-//! default snapshot) keys made on the client, the timestamp key fetched from the server, version 1
-//! of root, targets and snapshot signed locally and uploaded in one request.
+//! Publishing (Notary's `publish` and `RotateKey`), over any [`Remote`]: load the current
+//! repository (or, for one the server does not have, the one `notary init` left in the trust
+//! directory, or a new one), apply the staged changes, sign what changed with the keys held and
+//! upload it in one request. What the update verified reaches the cache only once the upload
+//! succeeded, so a failed publish leaves the trust directory as it was.
 //!
-//! [`publish`] applies staged changes (targets, delegations including purges, witnesses) to an
-//! existing (or new) repository, signs what changed with the keys the caller holds and uploads
-//! it.
+//! [`Repository`](crate::Repository) is the way in; these functions are its steps, generic over
+//! the remote so the in-memory server tests them.
 
 use std::collections::BTreeMap;
 
@@ -14,39 +15,24 @@ use notarius_crypto::handle::KeyHandle;
 use notarius_crypto::keystore::KeyStoreError;
 use notarius_crypto::private::{Algorithm, PrivateKey};
 use notarius_crypto::service::CryptoService;
+use notarius_tuf::builder::RepoBuilder;
 use notarius_tuf::keys::PublicKey;
 use notarius_tuf::metadata::{BaseRole, FileMeta};
 use notarius_tuf::repo::Repo;
 use notarius_tuf::role::{self, Gun};
 use notarius_tuf::sign::Signer;
-use notarius_tuf::store::StoreError;
-use notarius_tuf::time::{ROOT_EXPIRY, SNAPSHOT_EXPIRY, TARGETS_EXPIRY};
+use notarius_tuf::store::{MetadataCache, NO_SIZE_LIMIT, StoreError};
+use notarius_tuf::time::{ROOT_EXPIRY, TARGETS_EXPIRY};
+use notarius_tuf::trust::TrustPinConfig;
+use notarius_tuf::update::{UpdateOptions, load_tuf_repo};
 
-use crate::remote::HttpRemote;
-
-/// Why a publish failed. Nothing was uploaded unless the error says so.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    #[error("{0}")]
-    Tuf(#[from] notarius_tuf::Error),
-    #[error("{0}")]
-    Keys(#[from] KeyStoreError),
-    #[error("{0}")]
-    Remote(#[from] StoreError),
-    #[error("the server's {role} key could not be read: {msg}")]
-    ServerKey { role: String, msg: String },
-    #[error("{0}")]
-    Key(#[from] notarius_crypto::pkcs8::KeyError),
-    #[error("not supported yet: {0}")]
-    Unsupported(String),
-    /// A rotation's new key could not be had (Notary's `unable to …` messages).
-    #[error("{0}")]
-    Rotate(String),
-}
+use crate::changelist::{Change, StoredChange};
+use crate::error::{Error, Result};
+use crate::remote::Remote;
 
 /// Parses a key as the server's `.key` endpoints return it (Go's JSON of a `TUFKey`).
-pub fn parse_server_key(role: &str, bytes: &[u8]) -> Result<PublicKey, PublishError> {
-    serde_json::from_slice(bytes).map_err(|e| PublishError::ServerKey {
+pub fn parse_server_key(role: &str, bytes: &[u8]) -> Result<PublicKey> {
+    serde_json::from_slice(bytes).map_err(|e| Error::ServerKey {
         role: role.to_owned(),
         msg: e.to_string(),
     })
@@ -62,7 +48,7 @@ fn single(name: &str, key: &PublicKey) -> BaseRole {
 
 /// The root key to use: the first root key in the store (Notary's "Root key found, using"), or a
 /// new one. A key on a hardware token is listed first and signs there.
-pub fn root_key(cs: &mut CryptoService) -> Result<KeyHandle, PublishError> {
+pub fn root_key(cs: &mut CryptoService) -> Result<KeyHandle> {
     if let Some(id) = cs.list_keys(role::ROOT)?.into_iter().next() {
         return Ok(cs.signing_key(&id)?.0);
     }
@@ -83,14 +69,9 @@ pub struct RootChoice {
 
 impl RootChoice {
     /// The root role's public key: the given certificate, or a new one for the key.
-    fn public_key(
-        &self,
-        key: &KeyHandle,
-        gun: &Gun,
-        now: DateTime<Utc>,
-    ) -> Result<PublicKey, PublishError> {
+    fn public_key(&self, key: &KeyHandle, gun: &Gun, now: DateTime<Utc>) -> Result<PublicKey> {
         match &self.certificate {
-            Some(pem) => root_cert_key(pem.as_bytes()).map_err(PublishError::Unsupported),
+            Some(pem) => root_cert_key(pem.as_bytes()).map_err(Error::RootCertificate),
             None => Ok(root_certificate(key, gun.as_str(), go_time(now))?),
         }
     }
@@ -98,7 +79,7 @@ impl RootChoice {
 
 /// Notary's `importRootCert` from the bytes of a certificate file: the first PEM block, parsed
 /// as an X.509 certificate, as an `ecdsa-x509`/`rsa-x509` key (`CertToKey`).
-pub fn root_cert_key(pem: &[u8]) -> Result<PublicKey, String> {
+pub fn root_cert_key(pem: &[u8]) -> std::result::Result<PublicKey, String> {
     let Some((block, _)) = notarius_crypto::gopem::decode(pem) else {
         return Err("the provided file does not contain a valid PEM certificate <nil>".into());
     };
@@ -111,26 +92,6 @@ pub fn root_cert_key(pem: &[u8]) -> Result<PublicKey, String> {
 fn go_time(now: DateTime<Utc>) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(now.timestamp())
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-}
-
-/// Initialises `gun` with `targets` and publishes it. Returns the files uploaded (role, bytes),
-/// which the caller caches.
-pub fn init_and_publish(
-    remote: &HttpRemote,
-    gun: &Gun,
-    cs: &mut CryptoService,
-    targets: &BTreeMap<String, FileMeta>,
-    now: DateTime<Utc>,
-) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
-    let mut repo = new_repo(remote, gun, cs, None, &Default::default(), now)?;
-    let all = |_: &str| true;
-    repo.add_targets(
-        role::TARGETS,
-        targets,
-        &all,
-        now.fixed_offset() + TARGETS_EXPIRY,
-    )?;
-    sign_dirty_and_upload(&mut repo, cs, remote, &[], now)
 }
 
 /// A private key (in memory or on a token) presented under the public key its role lists (a
@@ -149,176 +110,49 @@ impl Signer for HeldKey {
     }
 }
 
-/// The keys of `role` that the caller holds. A key that cannot be had is left out, except when
-/// a hardware token that lists it fails: that is the error (SG-11).
-fn held_keys(cs: &mut CryptoService, role: &BaseRole) -> Result<Vec<HeldKey>, PublishError> {
-    let mut held = Vec::new();
+/// The keys of `role` that the caller holds, as signers. A key that cannot be had is left out
+/// (the threshold check then says what is missing), except when a hardware token that lists it
+/// fails: that is the error (SG-11).
+fn held_signers(cs: &mut CryptoService, role: &BaseRole) -> Result<Vec<Box<dyn Signer>>> {
+    let mut held: Vec<Box<dyn Signer>> = Vec::new();
     for pk in role.keys.values() {
         match cs.signing_key(pk.canonical_id()) {
-            Ok((key, _)) => held.push(HeldKey {
-                key,
-                public: pk.clone(),
-            }),
+            Ok((key, _)) => {
+                log::debug!("signing {} with key {}", role.name, pk.canonical_id());
+                held.push(Box::new(HeldKey {
+                    key,
+                    public: pk.clone(),
+                }))
+            }
             Err(e @ KeyStoreError::Token(_)) => return Err(e.into()),
-            Err(_) => {}
+            Err(e) => log::debug!(
+                "key {} of {} is not available: {e}",
+                pk.canonical_id(),
+                role.name
+            ),
         }
     }
     Ok(held)
 }
 
-/// Applies `changes` (target additions and removals) to the repository of `gun` and publishes
-/// the result. A repository the server does not know is created first, as Notary does. Returns
-/// the change files that were applied, for the caller to clear once it has the result.
-/// `root_choice` is what `init --rootkey/--rootcert` chose for a repository not yet created.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the stores, the key service, the changes and the init choice"
-)]
-pub fn publish(
-    remote: &mut HttpRemote,
-    cache: &mut dyn notarius_tuf::store::MetadataCache,
-    gun: &Gun,
-    cs: &mut CryptoService,
-    changes: &[crate::changelist::StoredChange],
-    root_choice: Option<&RootChoice>,
-    trust_pinning: notarius_tuf::trust::TrustPinConfig,
-    now: DateTime<Utc>,
-) -> Result<Vec<String>, PublishError> {
-    use crate::changelist::{
-        ACTION_CREATE, ACTION_DELETE, ACTION_UPDATE, TYPE_DELEGATION, TYPE_TARGET,
-    };
-    let opts = notarius_tuf::update::UpdateOptions {
-        gun: gun.to_string(),
-        trust_pinning,
-        always_check_initialized: true,
-        now,
-    };
-    let local = now.fixed_offset();
-    // What the update verifies is written to the cache only once the publish succeeded: a
-    // failed publish leaves the trust directory exactly as it was.
-    let mut overlay = OverlayCache {
-        base: cache,
-        pending: BTreeMap::new(),
-    };
-    let (mut repo, mut invalid) =
-        match notarius_tuf::update::load_tuf_repo(&opts, remote, &mut overlay) {
-            Ok(u) => (u.repo, u.invalid),
-            Err(notarius_tuf::Error::RepositoryNotExist { .. }) => {
-                // The server (and its signer) make the timestamp key while the keys here are
-                // made; the connection that just fetched `root.json` is idle for it.
-                remote.prefetch_key(role::TIMESTAMP);
-                let repo = new_repo(remote, gun, cs, root_choice, &opts.trust_pinning, now)?;
-                (repo, Repo::default())
-            }
-            Err(e) => return Err(e.into()),
-        };
-    let held: Vec<String> = cs.list_all_keys()?.into_keys().collect();
-    let has_key = |id: &str| held.iter().any(|h| h == id);
-    let mut applied = Vec::new();
-    for c in changes {
-        let ch = &c.change;
-        match (ch.change_type.as_str(), ch.action.as_str()) {
-            (TYPE_TARGET, ACTION_CREATE) => {
-                let meta: FileMeta = serde_json::from_slice(ch.data.as_deref().unwrap_or_default())
-                    .map_err(|e| PublishError::Unsupported(format!("change {}: {e}", c.file)))?;
-                repo.add_targets(
-                    &ch.role,
-                    &BTreeMap::from([(ch.path.clone(), meta)]),
-                    &has_key,
-                    local + TARGETS_EXPIRY,
-                )?;
-            }
-            (TYPE_TARGET, ACTION_DELETE) => {
-                repo.remove_targets(&ch.role, std::slice::from_ref(&ch.path), &has_key)?
-            }
-            (TYPE_DELEGATION, ACTION_CREATE | ACTION_UPDATE) => {
-                let td: crate::changelist::TufDelegation = serde_json::from_slice(
-                    ch.data.as_deref().unwrap_or_default(),
-                )
-                .map_err(|e| PublishError::Unsupported(format!("change {}: {e}", c.file)))?;
-                if ch.action == ACTION_UPDATE && role::is_wild_delegation(&ch.role) {
-                    for w in repo.purge_delegation_keys(&ch.role, &td.remove_keys, &has_key)? {
-                        eprintln!("{w}");
-                    }
-                    applied.push(c.file.clone());
-                    continue;
-                }
-                if ch.action == ACTION_UPDATE {
-                    // Notary's update needs the role to exist already.
-                    repo.get_delegation_role(&ch.role)?;
-                }
-                let update = notarius_tuf::repo_edit::DelegationUpdate {
-                    add_keys: td.add_keys,
-                    remove_keys: td.remove_keys,
-                    add_paths: td.add_paths,
-                    remove_paths: td.remove_paths,
-                    clear_paths: td.clear_paths,
-                    threshold: if td.threshold == 0 { 1 } else { td.threshold },
-                };
-                repo.update_delegation(&ch.role, &update, &has_key, local + TARGETS_EXPIRY)?;
-                if let Ok(d) = repo.get_delegation_role(&ch.role)
-                    && (d.base.keys.len() as i64) < d.base.threshold
-                {
-                    eprintln!(
-                        "role {} has fewer keys than its threshold of {}; it will not be usable until keys are added to it",
-                        ch.role, d.base.threshold
-                    );
-                }
-            }
-            (TYPE_DELEGATION, ACTION_DELETE) => repo.delete_delegation(&ch.role, &has_key)?,
-            (crate::changelist::TYPE_WITNESS, _) => witness(&mut repo, &mut invalid, &ch.role)?,
-            (t, a) => return Err(PublishError::Unsupported(format!("{a} of {t} changes"))),
-        }
-        applied.push(c.file.clone());
-    }
-
-    sign_dirty_and_upload(&mut repo, cs, remote, &[], now)?;
-    overlay.commit();
-    Ok(applied)
-}
-
-/// Notary's `witnessTargets`: a valid role is re-signed as it is (new version, new expiry); a
-/// delegation that failed verification (expired, say) is taken back if its keys can meet its
-/// threshold.
-fn witness(repo: &mut Repo, invalid: &mut Repo, role_name: &str) -> Result<(), PublishError> {
-    if repo.targets.contains_key(role_name) {
-        repo.dirty.insert(role_name.to_owned());
-        return Ok(());
-    }
-    if let Ok(d) = repo.get_delegation_role(role_name) {
-        if d.base.threshold > d.base.keys.len() as i64 {
-            return Err(notarius_tuf::Error::InvalidRole {
-                role: role_name.to_owned(),
-                reason:
-                    "role does not specify enough valid signing keys to meet its required threshold"
-                        .into(),
-            }
-            .into());
-        }
-        if let Some(t) = invalid.targets.remove(role_name) {
-            repo.targets.insert(role_name.to_owned(), t);
-            repo.dirty.insert(role_name.to_owned());
-            return Ok(());
-        }
-    }
-    Err(notarius_tuf::Error::InvalidRole {
-        role: role_name.to_owned(),
-        reason: "this role is not known".into(),
-    }
-    .into())
-}
-
 /// A cache whose writes wait in memory until [`commit`](Self::commit).
-struct OverlayCache<'a> {
-    base: &'a mut dyn notarius_tuf::store::MetadataCache,
+pub(crate) struct OverlayCache<'a> {
+    base: &'a mut dyn MetadataCache,
     /// `None` marks a removal.
     pending: BTreeMap<String, Option<Vec<u8>>>,
 }
 
-impl OverlayCache<'_> {
+impl<'a> OverlayCache<'a> {
+    pub(crate) fn new(base: &'a mut dyn MetadataCache) -> OverlayCache<'a> {
+        OverlayCache {
+            base,
+            pending: BTreeMap::new(),
+        }
+    }
+
     /// Writes what is pending; a failed write only loses a cache entry, which the next update
     /// fetches again.
-    fn commit(self) {
+    pub(crate) fn commit(self) {
         for (name, v) in self.pending {
             let _ = match v {
                 Some(b) => self.base.set(&name, &b),
@@ -328,8 +162,8 @@ impl OverlayCache<'_> {
     }
 }
 
-impl notarius_tuf::store::MetadataCache for OverlayCache<'_> {
-    fn get_sized(&self, name: &str, size: Option<u64>) -> Result<Vec<u8>, StoreError> {
+impl MetadataCache for OverlayCache<'_> {
+    fn get_sized(&self, name: &str, size: Option<u64>) -> std::result::Result<Vec<u8>, StoreError> {
         match self.pending.get(name) {
             Some(Some(b))
                 if b.len() as u64 > size.unwrap_or(notarius_tuf::store::MAX_DOWNLOAD_SIZE) =>
@@ -343,25 +177,178 @@ impl notarius_tuf::store::MetadataCache for OverlayCache<'_> {
             None => self.base.get_sized(name, size),
         }
     }
-    fn set(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    fn set(&mut self, name: &str, bytes: &[u8]) -> std::result::Result<(), StoreError> {
         self.pending.insert(name.to_owned(), Some(bytes.to_vec()));
         Ok(())
     }
-    fn remove(&mut self, name: &str) -> Result<(), StoreError> {
+    fn remove(&mut self, name: &str) -> std::result::Result<(), StoreError> {
         self.pending.insert(name.to_owned(), None);
         Ok(())
     }
 }
 
+/// The repository a publish starts from.
+pub(crate) struct Loaded {
+    pub repo: Repo,
+    /// Delegations that failed verification (witness may take them back).
+    pub invalid: Repo,
+    /// The server does not have the repository yet: this publish creates it.
+    pub initial: bool,
+    pub warnings: Vec<String>,
+}
+
+/// Where a repository the server does not have comes from.
+pub(crate) enum WhenNew<'a> {
+    /// Made here: keys created, the timestamp key asked of the server (a publish).
+    Create(Option<&'a RootChoice>),
+    /// Only what `notary init` left in the trust directory will do (a rotation).
+    CacheOnly,
+}
+
+/// Notary's `updateTUF(true)` and, when the server has no such repository, its
+/// `bootstrapRepo` from the trust directory, else `Initialize`.
+pub(crate) fn load_for_publish<R: Remote>(
+    remote: &mut R,
+    cache: &mut OverlayCache<'_>,
+    gun: &Gun,
+    cs: &mut CryptoService,
+    when_new: WhenNew<'_>,
+    trust_pinning: &TrustPinConfig,
+    now: DateTime<Utc>,
+) -> Result<Loaded> {
+    let opts = UpdateOptions {
+        gun: gun.to_string(),
+        trust_pinning: trust_pinning.clone(),
+        always_check_initialized: true,
+        now,
+    };
+    match load_tuf_repo(&opts, remote, cache) {
+        Ok(u) => Ok(Loaded {
+            repo: u.repo,
+            invalid: u.invalid,
+            initial: false,
+            warnings: u.warnings,
+        }),
+        Err(not_there @ notarius_tuf::Error::RepositoryNotExist { .. }) => {
+            if let Some(repo) = bootstrap_from_cache(&*cache, gun, trust_pinning, now)? {
+                log::info!(
+                    "{gun} is not on the server yet: publishing the copy in the trust directory"
+                );
+                return Ok(Loaded {
+                    repo,
+                    invalid: Repo::default(),
+                    initial: true,
+                    warnings: Vec::new(),
+                });
+            }
+            match when_new {
+                WhenNew::CacheOnly => Err(not_there.into()),
+                WhenNew::Create(choice) => {
+                    log::info!(
+                        "No TUF data found locally or remotely - initializing repository {gun} for the first time"
+                    );
+                    // The server (and its signer) make the timestamp key while the keys here
+                    // are made; the connection that just fetched `root.json` is idle for it.
+                    remote.prefetch_key(role::TIMESTAMP);
+                    let repo = new_repo(remote, gun, cs, choice, trust_pinning, now)?;
+                    Ok(Loaded {
+                        repo,
+                        invalid: Repo::default(),
+                        initial: true,
+                        warnings: Vec::new(),
+                    })
+                }
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Notary's `bootstrapRepo`: the base roles `notary init` (without `-p`) wrote to the trust
+/// directory, loaded as a client loads them (expiry aside). `None` when root or targets is
+/// missing: there is nothing to bootstrap from.
+fn bootstrap_from_cache(
+    cache: &dyn MetadataCache,
+    gun: &Gun,
+    trust_pinning: &TrustPinConfig,
+    now: DateTime<Utc>,
+) -> Result<Option<Repo>> {
+    let mut b = RepoBuilder::new(gun.as_str(), trust_pinning.clone());
+    for r in [role::ROOT, role::TARGETS, role::SNAPSHOT, role::TIMESTAMP] {
+        match cache.get_sized(r, NO_SIZE_LIMIT) {
+            Ok(bytes) => b.load(r, &bytes, 1, true, now)?,
+            // Snapshot and timestamp may be the server's to make.
+            Err(StoreError::MetaNotFound { .. })
+                if matches!(r, role::SNAPSHOT | role::TIMESTAMP) => {}
+            Err(StoreError::MetaNotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Some(b.finish()?.0))
+}
+
+/// Applies staged `changes` to `repo` (Notary's `applyChangelist`), with the keys `cs` holds.
+/// Returns the change files applied and any warnings.
+pub(crate) fn apply_changes(
+    repo: &mut Repo,
+    invalid: &mut Repo,
+    changes: &[StoredChange],
+    cs: &CryptoService,
+    now: DateTime<Utc>,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let held: Vec<String> = cs.list_all_keys()?.into_keys().collect();
+    let has_key = |id: &str| held.iter().any(|h| h == id);
+    let expires = now.fixed_offset() + TARGETS_EXPIRY;
+    let mut applied = Vec::new();
+    let mut warnings = Vec::new();
+    for c in changes {
+        let bad = |e: String| Error::Unsupported(format!("change {}: {e}", c.file));
+        match c.raw.decode().map_err(bad)? {
+            Change::AddTarget { scope, name, meta } => {
+                repo.add_targets(&scope, &BTreeMap::from([(name, meta)]), &has_key, expires)?
+            }
+            Change::RemoveTarget { scope, name } => {
+                repo.remove_targets(&scope, std::slice::from_ref(&name), &has_key)?
+            }
+            Change::PurgeKeys { scope, key_ids } => {
+                warnings.extend(repo.purge_delegation_keys(&scope, &key_ids, &has_key)?);
+            }
+            Change::Delegation {
+                role: name,
+                edit,
+                create,
+            } => {
+                if !create {
+                    // Notary's update needs the role to exist already.
+                    repo.get_delegation_role(&name)?;
+                }
+                repo.update_delegation(&name, &edit.to_update(), &has_key, expires)?;
+                if let Ok(d) = repo.get_delegation_role(&name)
+                    && (d.base.keys.len() as i64) < d.base.threshold
+                {
+                    warnings.push(format!(
+                        "role {name} has fewer keys than its threshold of {}; it will not be usable until keys are added to it",
+                        d.base.threshold
+                    ));
+                }
+            }
+            Change::DeleteDelegation { role: name } => repo.delete_delegation(&name, &has_key)?,
+            Change::Witness { role: name } => repo.witness(invalid, &name)?,
+        }
+        applied.push(c.file.clone());
+    }
+    Ok((applied, warnings))
+}
+
 /// A new repository's metadata, not yet signed: keys as `notary init` makes them.
-fn new_repo(
-    remote: &HttpRemote,
+fn new_repo<R: Remote>(
+    remote: &R,
     gun: &Gun,
     cs: &mut CryptoService,
     root_choice: Option<&RootChoice>,
-    trust_pinning: &notarius_tuf::trust::TrustPinConfig,
+    trust_pinning: &TrustPinConfig,
     now: DateTime<Utc>,
-) -> Result<Repo, PublishError> {
+) -> Result<Repo> {
     let cert = match root_choice {
         Some(choice) => {
             let (root, _) = cs.signing_key(&choice.key_id)?;
@@ -397,9 +384,9 @@ fn check_root_certificate(
     cert: &PublicKey,
     key: KeyHandle,
     gun: &Gun,
-    pin: &notarius_tuf::trust::TrustPinConfig,
+    pin: &TrustPinConfig,
     now: DateTime<Utc>,
-) -> Result<(), PublishError> {
+) -> Result<()> {
     let local = now.fixed_offset();
     let mut probe = Repo::default();
     let roles =
@@ -419,131 +406,84 @@ fn check_root_certificate(
     Ok(())
 }
 
-/// Signs every role the edits touched (root, targets roles, and snapshot when the client holds
-/// its key) with the keys held, and uploads them in one request. Returns what was uploaded.
-/// `legacy_root_keys` (Notary's `extraSigningKeys`) also sign root, where held, and make it
-/// dirty when there are any.
-fn sign_dirty_and_upload(
+/// Signs what changed ([`Repo::sign_changed`]) with the keys `cs` holds and uploads it in one
+/// request. Returns what was uploaded.
+pub(crate) fn sign_and_upload<R: Remote>(
     repo: &mut Repo,
     cs: &mut CryptoService,
-    remote: &HttpRemote,
+    remote: &R,
     legacy_root_keys: &[PublicKey],
+    initial: bool,
     now: DateTime<Utc>,
-) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
-    let local = now.fixed_offset();
-    if !legacy_root_keys.is_empty() {
-        repo.dirty.insert(role::ROOT.to_owned());
-    }
-    let mut files = Vec::new();
-    // Notary's `signRootIfNecessary`: a root within six months of expiry is re-signed with
-    // every publish, so a repository in use never lets its root lapse.
-    if repo
-        .root
-        .as_ref()
-        .is_some_and(|r| notarius_tuf::update::near_expiry(&r.signed.expires, now))
-    {
-        repo.dirty.insert(role::ROOT.to_owned());
-    }
-    if repo.dirty.contains(role::ROOT) {
-        let mut roles = vec![repo.get_base_role(role::ROOT)?];
-        roles.extend(repo.original_root_role.clone());
-        roles.push(BaseRole {
-            name: role::ROOT.to_owned(),
-            keys: legacy_root_keys
-                .iter()
-                .map(|k| (k.id().to_owned(), k.clone()))
-                .collect(),
-            threshold: 0,
-        });
-        let mut keys: Vec<HeldKey> = Vec::new();
-        for r in &roles {
-            keys.extend(held_keys(cs, r)?);
-        }
-        let signers: Vec<&dyn Signer> = keys.iter().map(|k| k as &dyn Signer).collect();
-        files.push((
-            role::ROOT.to_owned(),
-            repo.sign_root(local + ROOT_EXPIRY, &signers, legacy_root_keys)?,
-        ));
-    }
-    let dirty_targets: Vec<String> = repo
-        .dirty
-        .iter()
-        .filter(|r| r.as_str() == role::TARGETS || role::is_delegation(r))
-        .cloned()
-        .collect();
-    for name in dirty_targets {
-        let r = if name == role::TARGETS {
-            repo.get_base_role(&name)?
-        } else {
-            repo.get_delegation_role(&name)?.base
-        };
-        let keys = held_keys(cs, &r)?;
-        let signers: Vec<&dyn Signer> = keys.iter().map(|k| k as &dyn Signer).collect();
-        files.push((
-            name.clone(),
-            repo.sign_targets(&name, local + TARGETS_EXPIRY, &signers)?,
-        ));
-    }
-    // The snapshot is signed here only when the client holds its key; otherwise the server
-    // signs it (Docker's default).
-    let snapshot_keys = held_keys(cs, &repo.get_base_role(role::SNAPSHOT)?)?;
-    if !snapshot_keys.is_empty() {
-        if repo.snapshot.is_none() {
-            repo.init_snapshot(local + SNAPSHOT_EXPIRY)?;
-        }
-        let signers: Vec<&dyn Signer> = snapshot_keys.iter().map(|k| k as &dyn Signer).collect();
-        files.push((
-            role::SNAPSHOT.to_owned(),
-            repo.sign_snapshot(local + SNAPSHOT_EXPIRY, &signers)?,
-        ));
-    }
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let files = repo.sign_changed(now, legacy_root_keys, initial, |r| held_signers(cs, r))?;
+    log::info!(
+        "uploading {}",
+        files
+            .iter()
+            .map(|(r, b)| format!("{r} ({} bytes)", b.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     remote.set_multi(&files)?;
     Ok(files)
 }
 
-/// Notary's `RotateKey`: new keys for `role` — `new_keys` (from `key rotate -k`; the caller has
-/// put them in the key store), else one made here, or by the server when `server_managed` — put
-/// into root and published at once (only the rotation, not staged changes). Root keys are listed
-/// under new certificates (`pubKeysToCerts`); root rotations are signed by the old and the new
-/// root keys, and with `legacy_versions` (`-l`) also by the root keys of that many earlier root
-/// versions (Notary's `oldKeysForLegacyClientSupport`; -1 for all).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the stores, the key service and the rotation asked for"
-)]
-pub fn rotate_key(
-    remote: &mut HttpRemote,
-    cache: &mut dyn notarius_tuf::store::MetadataCache,
+/// What `key rotate` asked for.
+#[derive(Default)]
+pub struct Rotation {
+    /// `root`, `targets`, `snapshot` or `timestamp`.
+    pub role: String,
+    /// `-r`: the server makes and holds the new key.
+    pub server_managed: bool,
+    /// `-k`: the new keys (already in the key store); none means one is made.
+    pub new_keys: Vec<PrivateKey>,
+    /// `-l`: how many earlier root versions' keys also sign a root rotation (-1: all).
+    pub legacy_versions: i64,
+}
+
+/// Notary's `RotateKey`: new keys for the role — the given ones, else one made here, or by the
+/// server when server-managed — put into root and published at once (only the rotation, not
+/// staged changes). Root keys are listed under new certificates (`pubKeysToCerts`); root
+/// rotations are signed by the old and the new root keys, and with `legacy_versions` also by
+/// the root keys of that many earlier root versions (`oldKeysForLegacyClientSupport`). A
+/// repository that exists only in the trust directory (made by `notary init`, never
+/// published) is published with the rotation, as Notary does. Returns warnings.
+pub(crate) fn rotate_key<R: Remote>(
+    remote: &mut R,
+    cache: &mut dyn MetadataCache,
     gun: &Gun,
     cs: &mut CryptoService,
-    role_name: &str,
-    server_managed: bool,
-    new_keys: &[PrivateKey],
-    legacy_versions: i64,
-    trust_pinning: notarius_tuf::trust::TrustPinConfig,
+    rotation: &Rotation,
+    trust_pinning: &TrustPinConfig,
     now: DateTime<Utc>,
-) -> Result<(), PublishError> {
-    check_rotation(role_name, server_managed)?;
-    let opts = notarius_tuf::update::UpdateOptions {
-        gun: gun.to_string(),
-        trust_pinning,
-        always_check_initialized: true,
-        now,
-    };
+) -> Result<Vec<String>> {
+    let role_name = rotation.role.as_str();
+    check_rotation(role_name, rotation.server_managed)?;
     // Notary asks the server for its new key before it updates (`pubKeyListForRotation`).
-    let server_key = if server_managed {
+    let server_key = if rotation.server_managed {
         let bytes = remote
             .rotate_key(role_name)
-            .map_err(|e| PublishError::Rotate(format!("unable to rotate remote key: {e}")))?;
+            .map_err(|e| Error::Rotate(format!("unable to rotate remote key: {e}")))?;
         Some(parse_server_key(role_name, &bytes)?)
     } else {
         None
     };
-    let mut overlay = OverlayCache {
-        base: cache,
-        pending: BTreeMap::new(),
-    };
-    let mut repo = notarius_tuf::update::load_tuf_repo(&opts, remote, &mut overlay)?.repo;
+    let mut overlay = OverlayCache::new(cache);
+    let Loaded {
+        mut repo,
+        initial,
+        warnings,
+        ..
+    } = load_for_publish(
+        remote,
+        &mut overlay,
+        gun,
+        cs,
+        WhenNew::CacheOnly,
+        trust_pinning,
+        now,
+    )?;
     let old_ids: Vec<String> = repo
         .get_base_role(role_name)?
         .keys
@@ -552,29 +492,34 @@ pub fn rotate_key(
         .collect();
     let new_public: Vec<PublicKey> = if let Some(key) = server_key {
         vec![key]
-    } else if !new_keys.is_empty() {
-        new_keys
+    } else if !rotation.new_keys.is_empty() {
+        rotation
+            .new_keys
             .iter()
             .map(|k| public_for_role(k, role_name, gun, now))
-            .collect::<Result<_, _>>()?
+            .collect::<Result<_>>()?
     } else if role_name == role::ROOT {
         let key = PrivateKey::generate(Algorithm::Ecdsa)?;
         cs.add_key(role::ROOT, "", &key)
-            .map_err(|e| PublishError::Rotate(format!("unable to generate key: {e}")))?;
+            .map_err(|e| Error::Rotate(format!("unable to generate key: {e}")))?;
         vec![public_for_role(&key, role_name, gun, now)?]
     } else {
         vec![
             cs.create(role_name, gun.as_str(), Algorithm::Ecdsa)
-                .map_err(|e| PublishError::Rotate(format!("unable to generate key: {e}")))?,
+                .map_err(|e| Error::Rotate(format!("unable to generate key: {e}")))?,
         ]
     };
-    let legacy = legacy_root_keys(remote, &repo, legacy_versions)?;
+    let legacy = if initial {
+        Vec::new()
+    } else {
+        legacy_root_keys(remote, &repo, rotation.legacy_versions)?
+    };
     repo.replace_base_keys(role_name, &new_public)?;
     if role_name == role::TARGETS {
         // The targets file must be signed by its new key.
-        repo.dirty.insert(role::TARGETS.to_owned());
+        repo.mark_dirty(role::TARGETS);
     }
-    sign_dirty_and_upload(&mut repo, cs, remote, &legacy, now)?;
+    sign_and_upload(&mut repo, cs, remote, &legacy, initial, now)?;
     overlay.commit();
     // Notary's `RemoveBaseKeys`: a replaced key that no role lists any more is deleted, except
     // root keys (they sign the next rotation). Notary deletes it before publishing; we wait for
@@ -590,11 +535,11 @@ pub fn rotate_key(
             let _ = cs.remove_key(id);
         }
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// Notary's `checkRotationInput`.
-pub fn check_rotation(role_name: &str, server_managed: bool) -> Result<(), PublishError> {
+pub fn check_rotation(role_name: &str, server_managed: bool) -> Result<()> {
     let remote_ok = matches!(role_name, role::TIMESTAMP | role::SNAPSHOT);
     let local_ok = matches!(role_name, role::SNAPSHOT | role::TARGETS | role::ROOT);
     let msg = if !(remote_ok || local_ok) {
@@ -606,7 +551,7 @@ pub fn check_rotation(role_name: &str, server_managed: bool) -> Result<(), Publi
     } else {
         return Ok(());
     };
-    Err(PublishError::Rotate(msg))
+    Err(Error::Rotate(msg))
 }
 
 /// The key a role lists for `key`: for root a new certificate (`rootCertKey`), else the key.
@@ -615,7 +560,7 @@ fn public_for_role(
     role_name: &str,
     gun: &Gun,
     now: DateTime<Utc>,
-) -> Result<PublicKey, PublishError> {
+) -> Result<PublicKey> {
     if role_name == role::ROOT {
         Ok(root_certificate(key, gun.as_str(), go_time(now))?)
     } else {
@@ -627,13 +572,12 @@ fn public_for_role(
 /// `current - legacy_versions` (all with -1, never below 1), each fetched as `<v>.root.json`;
 /// a version the server cannot give is skipped, one that does not parse is an error. Nothing
 /// when the current root is version 1 or `legacy_versions` is 0.
-fn legacy_root_keys(
-    remote: &mut HttpRemote,
+fn legacy_root_keys<R: Remote>(
+    remote: &mut R,
     repo: &Repo,
     legacy_versions: i64,
-) -> Result<Vec<PublicKey>, PublishError> {
-    use notarius_tuf::store::RemoteStore as _;
-    let prev = repo.root.as_ref().map_or(0, |r| r.signed.version);
+) -> Result<Vec<PublicKey>> {
+    let prev = repo.root().map_or(0, |r| r.signed.version);
     let oldest = if legacy_versions == -1 {
         1
     } else {
@@ -657,4 +601,11 @@ fn legacy_root_keys(
         }
     }
     Ok(keys.into_values().collect())
+}
+
+/// Reads a target's hashes and length as `notary add` stages them.
+pub fn file_meta(bytes: &[u8], custom: Option<serde_json::Value>) -> FileMeta {
+    let mut meta = FileMeta::from_bytes(bytes);
+    meta.custom = custom;
+    meta
 }

@@ -1,8 +1,10 @@
 //! Our update loop, over HTTPS, reads repositories the real `notary` CLI published to the real
 //! `notary-server` (its local trust service signing snapshot and timestamp), over verified TLS.
 
+use notarius_client::Repository;
 use notarius_client::cache::FileCache;
-use notarius_client::remote::{HttpRemote, TlsFiles};
+use notarius_client::changelist::Change;
+use notarius_client::remote::{HttpRemote, Remote as _, TlsFiles};
 use notarius_testpeer::{Peer, notary, require_peer, text};
 use notarius_tuf::role::Gun;
 use notarius_tuf::store::{MetadataCache, RemoteStore};
@@ -43,7 +45,7 @@ fn the_update_loop_reads_what_notary_published() {
         now: chrono::Utc::now(),
     };
     let u = load_tuf_repo(&opts, &mut remote, &mut cache).unwrap();
-    let t = &u.repo.targets["targets"].signed.targets;
+    let t = &u.repo.targets_roles()["targets"].signed.targets;
     let meta = &t["v1&<tag>"];
     assert_eq!(meta.length, 17);
     assert_eq!(
@@ -100,31 +102,28 @@ fn notary_reads_what_we_published() {
             "ourpassphrase".into(),
         ))),
     );
-    let targets = [
-        ("latest".to_owned(), FileMeta::from_bytes(b"image manifest")),
-        (
-            "t&<x> \u{2028} caf\u{e9} \u{1F600}".to_owned(),
-            FileMeta::from_bytes(b"odd"),
-        ),
-    ]
-    .into();
-    // As `init -p` does: the server makes its timestamp key while ours are made, and the
-    // publish below takes that answer (notary-server refuses a root without its key).
+    let cl = notarius_client::changelist::FileChangelist::new(trust.path(), &gun);
+    for (name, bytes) in [
+        ("latest", &b"image manifest"[..]),
+        ("t&<x> \u{2028} caf\u{e9} \u{1F600}", b"odd"),
+    ] {
+        cl.add(&Change::add_target(None, name, FileMeta::from_bytes(bytes)))
+            .unwrap();
+    }
+    // As `init -p` does: the server makes its timestamp key while ours are made; a key asked
+    // for meanwhile is asked for directly, not given the pending answer.
     remote.prefetch_key("timestamp");
     let snapshot_key = remote.get_key("snapshot").unwrap();
-    notarius_client::publish::init_and_publish(
-        &remote,
-        &gun,
-        &mut cs,
-        &targets,
-        chrono::Utc::now(),
-    )
-    .unwrap();
     let timestamp_key = remote.get_key("timestamp").unwrap();
     assert_ne!(
         timestamp_key, snapshot_key,
         "the snapshot key was asked for directly, not given the pending timestamp answer"
     );
+    // The first publish asks for the timestamp key ahead in the same way (notary-server
+    // refuses a root without its key).
+    let mut repo = Repository::new(trust.path(), gun.clone(), remote, Default::default());
+    let published = repo.publish(&mut cs, chrono::Utc::now()).unwrap();
+    assert_eq!(published.applied, 2);
 
     // The real notary client, starting from nothing, verifies and lists it.
     let reader = tempfile::tempdir().unwrap();
@@ -152,9 +151,7 @@ fn notary_reads_what_we_published() {
 /// real `notary` created in the same trust directory, with the keys it made.
 #[test]
 fn we_publish_into_a_repository_notary_created_with_its_own_keys() {
-    use notarius_client::changelist::{
-        ACTION_CREATE, Change, FileChangelist, SCOPE_TARGETS, TYPE_TARGET,
-    };
+    use notarius_client::changelist::FileChangelist;
     use notarius_crypto::keystore::FileKeyStore;
     use notarius_crypto::passphrase::{ConstantRetriever, EnvRetriever};
     use notarius_crypto::service::CryptoService;
@@ -171,14 +168,8 @@ fn we_publish_into_a_repository_notary_created_with_its_own_keys() {
     let gun = Gun::new(gun_s).unwrap();
     let cl = FileChangelist::new(trust.path(), &gun);
     let meta = notarius_tuf::metadata::FileMeta::from_bytes(b"from notarius");
-    cl.add(&Change {
-        action: ACTION_CREATE.into(),
-        role: SCOPE_TARGETS.into(),
-        change_type: TYPE_TARGET.into(),
-        path: "ours".into(),
-        data: Some(serde_json::to_vec(&meta).unwrap()),
-    })
-    .unwrap();
+    cl.add(&Change::add_target(None, "ours", meta.clone()))
+        .unwrap();
     // `notary status` reads our change file.
     let st = text(&notary(trust.path(), &["status", gun_s], None));
     assert!(st.contains("ours"), "{st}");
@@ -195,7 +186,7 @@ fn we_publish_into_a_repository_notary_created_with_its_own_keys() {
         vec![Box::new(FileKeyStore::open(trust.path()).unwrap())],
         Box::new(retriever),
     );
-    let mut remote = HttpRemote::new(
+    let remote = HttpRemote::new(
         &peer.url,
         &gun,
         &TlsFiles {
@@ -204,21 +195,9 @@ fn we_publish_into_a_repository_notary_created_with_its_own_keys() {
         },
     )
     .unwrap();
-    let mut cache = FileCache::new(trust.path(), &gun);
-    let (changes, bad) = cl.list().unwrap();
-    assert!(bad.is_empty());
-    let applied = notarius_client::publish::publish(
-        &mut remote,
-        &mut cache,
-        &gun,
-        &mut cs,
-        &changes,
-        None,
-        Default::default(),
-        chrono::Utc::now(),
-    )
-    .unwrap();
-    cl.remove_files(&applied).unwrap();
+    let mut repo = Repository::new(trust.path(), gun.clone(), remote, Default::default());
+    let published = repo.publish(&mut cs, chrono::Utc::now()).unwrap();
+    assert_eq!(published.applied, 1);
 
     let reader = tempfile::tempdir().unwrap();
     let out = text(&notary(reader.path(), &["list", gun_s], Some(&peer)));

@@ -39,11 +39,37 @@ pub fn write_private_atomic_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()
     write_private_atomic_with(path, bytes, false)
 }
 
+/// Writes a file the user named (an export, a backup, a generated key): atomically, mode 0600,
+/// into a folder that must exist and is left exactly as it is. Only folders of the trust
+/// directory are made private; tightening `/tmp` or a project folder because a backup was
+/// written there would change it for every other user. A bare name is a file in the current
+/// directory.
+pub fn write_user_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = containing_dir(path);
+    if !dir.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("the folder {} does not exist", dir.display()),
+        ));
+    }
+    write_atomic_in(dir, path, bytes, true)
+}
+
+/// The folder a path names its file in: `.` for a bare name.
+pub fn containing_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
 fn write_private_atomic_with(path: &Path, bytes: &[u8], durable: bool) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("path has no parent directory"))?;
+    let dir = containing_dir(path);
     create_private_dir(dir)?;
+    write_atomic_in(dir, path, bytes, durable)
+}
+
+fn write_atomic_in(dir: &Path, path: &Path, bytes: &[u8], durable: bool) -> io::Result<()> {
     if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(io::Error::other(format!(
             "{} is a symbolic link",
@@ -189,6 +215,34 @@ mod tests {
                 .kind(),
             io::ErrorKind::NotFound
         );
+    }
+
+    #[test]
+    fn user_files_leave_their_folder_as_it_was() {
+        let t = tempfile::tempdir().unwrap();
+        for mode in [0o755, 0o1777] {
+            let d = t.path().join(format!("d{mode:o}"));
+            fs::create_dir(&d).unwrap();
+            fs::set_permissions(&d, fs::Permissions::from_mode(mode)).unwrap();
+            let f = d.join("out.pem");
+            write_user_file(&f, b"x").unwrap();
+            assert_eq!(
+                fs::metadata(&d).unwrap().permissions().mode() & 0o7777,
+                mode
+            );
+            assert_eq!(
+                fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        assert_eq!(
+            write_user_file(&t.path().join("missing/out"), b"x")
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::NotFound
+        );
+        assert_eq!(containing_dir(Path::new("bare")), Path::new("."));
+        assert_eq!(containing_dir(Path::new("./bare")), Path::new("."));
     }
 
     #[test]

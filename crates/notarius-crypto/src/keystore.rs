@@ -772,8 +772,10 @@ fn import_block(
 
     if is_encrypted_block(block) {
         if path.is_empty() {
-            // Encrypted and unnamed: there is no way to know its ID.
-            return Err(INVALID.to_owned());
+            // Encrypted and unnamed: there is no way to know its ID (Notary's warning says so).
+            return Err(format!(
+                "{INVALID} (key may be encrypted and does not contain path header)"
+            ));
         }
         if !is_key_id(&path) {
             return Err(format!("{INVALID} (path {path:?} is not a key ID)"));

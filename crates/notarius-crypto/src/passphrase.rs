@@ -52,7 +52,19 @@ pub const TOKEN_PIN_ENV: &str = "NOTARIUS_PKCS11_PIN";
 /// The passphrase environment variables of `notary` and of Docker for a given alias, in the
 /// order they are consulted. `lookup` reads the environment (injected for tests).
 pub fn env_passphrase(alias: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Passphrase> {
-    let get = |name: &str| lookup(name).filter(|v| !v.is_empty()).map(Zeroizing::new);
+    env_passphrase_named(alias, lookup).map(|(_, p)| p)
+}
+
+/// As [`env_passphrase`], with the name of the variable it came from (for messages).
+pub fn env_passphrase_named(
+    alias: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Option<(&'static str, Passphrase)> {
+    let get = |name: &'static str| {
+        lookup(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| (name, Zeroizing::new(v)))
+    };
     if alias == TOKEN_PIN_ALIAS {
         return get(TOKEN_PIN_ENV);
     }
@@ -81,6 +93,9 @@ pub fn env_passphrase(alias: &str, lookup: &dyn Fn(&str) -> Option<String>) -> O
     }
     None
 }
+
+/// The shortest passphrase Notary's prompt accepts for a new key.
+pub const MIN_PASSPHRASE_LEN: usize = 8;
 
 /// Reads one environment variable (injected so tests need not touch the process environment).
 pub type EnvLookup = Box<dyn Fn(&str) -> Option<String>>;
@@ -292,7 +307,7 @@ impl<T: Terminal> PassphraseRetriever for PromptRetriever<T> {
                 .to_owned(),
         );
         if create_new {
-            if pass.len() < 8 {
+            if pass.len() < MIN_PASSPHRASE_LEN {
                 self.term.say("Passphrase is too short. Please use a password manager to generate and store a good random passphrase.");
                 return Err(GiveUp::Other("passphrase is too short".into()));
             }

@@ -163,7 +163,7 @@ fn import_of_notarys_sources_gives_notarys_store() {
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "failed to import all keys: invalid key pem block"
+        "failed to import all keys: invalid key pem block (key may be encrypted and does not contain path header)"
     );
     assert_eq!(snapshot(t.path()), before);
 }

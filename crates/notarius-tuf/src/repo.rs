@@ -19,16 +19,16 @@ pub enum Walk {
 /// Verified (or locally built) metadata of one repository.
 #[derive(Debug, Clone, Default)]
 pub struct Repo {
-    pub root: Option<Signed<Root>>,
+    pub(crate) root: Option<Signed<Root>>,
     /// `targets` and every delegation, by role name.
-    pub targets: BTreeMap<String, Signed<Targets>>,
-    pub snapshot: Option<Signed<Snapshot>>,
-    pub timestamp: Option<Signed<Timestamp>>,
+    pub(crate) targets: BTreeMap<String, Signed<Targets>>,
+    pub(crate) snapshot: Option<Signed<Snapshot>>,
+    pub(crate) timestamp: Option<Signed<Timestamp>>,
     /// The root role as it was when root was loaded, before any edit: a changed root role
     /// means a rotation, which the old keys must also sign.
-    pub original_root_role: Option<BaseRole>,
+    pub(crate) original_root_role: Option<BaseRole>,
     /// Roles edited since they were loaded or last signed.
-    pub dirty: std::collections::BTreeSet<String>,
+    pub(crate) dirty: std::collections::BTreeSet<String>,
 }
 
 fn not_loaded(role_name: &str) -> Error {
@@ -36,6 +36,52 @@ fn not_loaded(role_name: &str) -> Error {
 }
 
 impl Repo {
+    /// The root, when loaded.
+    pub fn root(&self) -> Option<&Signed<Root>> {
+        self.root.as_ref()
+    }
+
+    /// `targets` or a delegation, when loaded.
+    pub fn targets_role(&self, name: &str) -> Option<&Signed<Targets>> {
+        self.targets.get(name)
+    }
+
+    /// Every loaded targets role (`targets` and delegations), by name.
+    pub fn targets_roles(&self) -> &BTreeMap<String, Signed<Targets>> {
+        &self.targets
+    }
+
+    /// The snapshot, when loaded or made.
+    pub fn snapshot(&self) -> Option<&Signed<Snapshot>> {
+        self.snapshot.as_ref()
+    }
+
+    /// The timestamp, when loaded or made.
+    pub fn timestamp(&self) -> Option<&Signed<Timestamp>> {
+        self.timestamp.as_ref()
+    }
+
+    /// The root role as it was loaded, before any edit (set once root was loaded or signed).
+    pub fn original_root_role(&self) -> Option<&BaseRole> {
+        self.original_root_role.as_ref()
+    }
+
+    /// Whether `role_name` was edited since it was loaded or last signed.
+    pub fn is_dirty(&self, role_name: &str) -> bool {
+        self.dirty.contains(role_name)
+    }
+
+    /// The roles edited since they were loaded or last signed, in name order.
+    pub fn dirty_roles(&self) -> impl Iterator<Item = &str> {
+        self.dirty.iter().map(String::as_str)
+    }
+
+    /// Marks `role_name` to be signed again at the next publish, even if unchanged (a root
+    /// near expiry, the first publish of a repository made offline, a key rotation).
+    pub fn mark_dirty(&mut self, role_name: &str) {
+        self.dirty.insert(role_name.to_owned());
+    }
+
     /// Notary's `GetBaseRole`.
     pub fn get_base_role(&self, name: &str) -> Result<BaseRole> {
         if !role::is_valid_role(name) {

@@ -507,6 +507,121 @@ impl Repo {
         Ok(())
     }
 
+    /// Notary's publish-side signing (`signRootIfNecessary`, `signTargets`, the snapshot
+    /// step of `publish`): signs every role that changed, with the keys `signers_for` says the
+    /// caller holds for each role, and returns the files to upload in Notary's order (root,
+    /// targets roles by name, snapshot).
+    ///
+    /// - Root is re-signed when it changed, when it is within six months of expiry (so a
+    ///   repository in use never lets its root lapse), or when `legacy_root_keys` (Notary's
+    ///   `extraSigningKeys`, from `key rotate -l`) must sign too; it is signed by the current
+    ///   root role and, after a rotation, by the role it was loaded with. On an `initial`
+    ///   publish (a repository made offline, now going online) an unchanged root is uploaded as
+    ///   it is.
+    /// - `targets` is signed on an `initial` publish even when unchanged; other targets roles
+    ///   when they changed.
+    /// - Snapshot is signed only when the caller holds one of its keys (otherwise the server
+    ///   signs it, Docker's default); it is made first if the repository has none.
+    pub fn sign_changed<E, F>(
+        &mut self,
+        now: chrono::DateTime<chrono::Utc>,
+        legacy_root_keys: &[PublicKey],
+        initial: bool,
+        mut signers_for: F,
+    ) -> std::result::Result<Vec<(String, Vec<u8>)>, E>
+    where
+        E: From<Error>,
+        F: FnMut(&BaseRole) -> std::result::Result<Vec<Box<dyn Signer>>, E>,
+    {
+        use crate::time::{ROOT_EXPIRY, SNAPSHOT_EXPIRY, TARGETS_EXPIRY};
+        let local = now.fixed_offset();
+        fn refs(v: &[Box<dyn Signer>]) -> Vec<&dyn Signer> {
+            v.iter().map(|k| k.as_ref()).collect()
+        }
+        let mut files = Vec::new();
+        if !legacy_root_keys.is_empty()
+            || self
+                .root
+                .as_ref()
+                .is_some_and(|r| crate::update::near_expiry(&r.signed.expires, now))
+        {
+            self.dirty.insert(role::ROOT.to_owned());
+        }
+        if self.dirty.contains(role::ROOT) {
+            let mut roles = vec![self.get_base_role(role::ROOT)?];
+            roles.extend(self.original_root_role.clone());
+            roles.push(BaseRole {
+                name: role::ROOT.to_owned(),
+                keys: legacy_root_keys
+                    .iter()
+                    .map(|k| (k.id().to_owned(), k.clone()))
+                    .collect(),
+                threshold: 0,
+            });
+            let mut keys = Vec::new();
+            for r in &roles {
+                keys.extend(signers_for(r)?);
+            }
+            let bytes = self.sign_root(local + ROOT_EXPIRY, &refs(&keys), legacy_root_keys)?;
+            files.push((role::ROOT.to_owned(), bytes));
+        } else if initial {
+            let root = self.root.as_ref().ok_or_else(|| not_loaded(role::ROOT))?;
+            files.push((role::ROOT.to_owned(), root.to_bytes()?));
+        }
+        if initial && self.targets.contains_key(role::TARGETS) {
+            self.dirty.insert(role::TARGETS.to_owned());
+        }
+        let dirty_targets: Vec<String> = self
+            .dirty
+            .iter()
+            .filter(|r| r.as_str() == role::TARGETS || role::is_delegation(r))
+            .cloned()
+            .collect();
+        for name in dirty_targets {
+            let r = if name == role::TARGETS {
+                self.get_base_role(&name)?
+            } else {
+                self.get_delegation_role(&name)?.base
+            };
+            let keys = signers_for(&r)?;
+            let bytes = self.sign_targets(&name, local + TARGETS_EXPIRY, &refs(&keys))?;
+            files.push((name, bytes));
+        }
+        let keys = signers_for(&self.get_base_role(role::SNAPSHOT)?)?;
+        if !keys.is_empty() {
+            if self.snapshot.is_none() {
+                self.init_snapshot(local + SNAPSHOT_EXPIRY)?;
+            }
+            let bytes = self.sign_snapshot(local + SNAPSHOT_EXPIRY, &refs(&keys))?;
+            files.push((role::SNAPSHOT.to_owned(), bytes));
+        }
+        Ok(files)
+    }
+
+    /// Notary's `witnessTargets`: a role that verified is re-signed as it is (a new version
+    /// and expiry); a delegation that failed verification (`invalid`, e.g. expired) is taken
+    /// back from there when its keys can still meet its threshold.
+    pub fn witness(&mut self, invalid: &mut Repo, role_name: &str) -> Result<()> {
+        if self.targets.contains_key(role_name) {
+            self.dirty.insert(role_name.to_owned());
+            return Ok(());
+        }
+        if let Ok(d) = self.get_delegation_role(role_name) {
+            if d.base.threshold > d.base.keys.len() as i64 {
+                return Err(invalid_role(
+                    role_name,
+                    "role does not specify enough valid signing keys to meet its required threshold",
+                ));
+            }
+            if let Some(t) = invalid.targets.remove(role_name) {
+                self.targets.insert(role_name.to_owned(), t);
+                self.dirty.insert(role_name.to_owned());
+                return Ok(());
+            }
+        }
+        Err(invalid_role(role_name, "this role is not known"))
+    }
+
     /// Notary's `SignRoot`: version + 1, new expiry, signed by the current root role and, after
     /// a rotation, by the root role the repository was loaded with.
     pub fn sign_root(

@@ -23,6 +23,10 @@ pub enum StoreError {
     Offline,
     #[error("{0}")]
     Network(String),
+    /// The server closed the connection before it answered (it stopped, or a proxy cut it):
+    /// whether an upload arrived is not known, so a publish keeps its changes staged.
+    #[error("the trust server closed the connection before it answered ({0})")]
+    Closed(String),
     /// More bytes than allowed: Notary's `ErrMaliciousServer`.
     #[error("trust server returned a bad response.")]
     MaliciousServer,
@@ -58,6 +62,7 @@ impl StoreError {
                 | StoreError::ServerUnavailable { .. }
                 | StoreError::Offline
                 | StoreError::Network(_)
+                | StoreError::Closed(_)
         )
     }
 }

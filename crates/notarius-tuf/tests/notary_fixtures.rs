@@ -271,13 +271,13 @@ fn the_update_loop_reads_every_notary_repository() {
         let u = load_tuf_repo(&opts, &mut remote_of(&server), &mut cache)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(
-            u.invalid.targets.is_empty(),
+            u.invalid.targets_roles().is_empty(),
             "{name}: invalid roles {:?}",
-            u.invalid.targets.keys()
+            u.invalid.targets_roles().keys()
         );
         let files = targets_files(&server);
         assert_eq!(
-            u.repo.targets.len(),
+            u.repo.targets_roles().len(),
             files.len(),
             "{name}: every targets role loaded"
         );
@@ -302,7 +302,7 @@ fn the_update_loop_reads_every_notary_repository() {
                 .decode("root")
                 .unwrap();
             assert_eq!(
-                u.repo.root.unwrap().signed.version,
+                u.repo.root().unwrap().signed.version,
                 newest.version,
                 "{name}"
             );

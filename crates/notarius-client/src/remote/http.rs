@@ -1,14 +1,19 @@
 //! The trust server over HTTPS (Notary's `storage.HTTPStore`): metadata by name within a size
-//! limit, server-managed keys, and the one multipart POST that publishes.
+//! limit, server-managed keys, and the one multipart POST that publishes; Notary's token
+//! authentication (anonymous for reads, with `NOTARY_AUTH` or a prompt for writes, and for a
+//! read the server refuses anonymously).
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use notarius_tuf::role::Gun;
 use notarius_tuf::store::{MAX_DOWNLOAD_SIZE, RemoteStore, StoreError};
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+use zeroize::Zeroizing;
+
+use super::Remote;
 
 /// Notary reads at most this much of a key response.
 pub const MAX_KEY_SIZE: u64 = 256 << 10;
@@ -22,6 +27,8 @@ pub struct TlsFiles {
     pub ca: Option<std::path::PathBuf>,
     pub client_cert: Option<std::path::PathBuf>,
     pub client_key: Option<std::path::PathBuf>,
+    /// Notary's `remote_server.skipTLSVerify`: the server's certificate is not checked.
+    pub skip_verify: bool,
 }
 
 /// Why the connection could not be set up.
@@ -29,8 +36,12 @@ pub struct TlsFiles {
 pub enum RemoteSetupError {
     #[error("{path}: {msg}")]
     File { path: String, msg: String },
-    #[error("invalid trust server URL {0:?}")]
+    #[error(
+        "Trust server url has to be in the form of http(s)://URL:PORT. Got: {0} (for example -s https://notary.example.com:4443)"
+    )]
     Url(String),
+    #[error("either pass both client key and cert, or neither")]
+    HalfClientCert,
 }
 
 fn read_pem_certs(path: &Path) -> Result<Vec<Certificate<'static>>, RemoteSetupError> {
@@ -74,6 +85,10 @@ impl Permission {
 /// Bytes of a token response read at most.
 const MAX_TOKEN_RESPONSE: u64 = 1 << 20;
 
+/// Asks the user for `user:password` when the token service wants credentials and
+/// `NOTARY_AUTH` has none (Notary's `passwordStore` prompt); `None` when there is no one to ask.
+pub type CredentialPrompt = Arc<dyn Fn() -> Option<Zeroizing<String>> + Send + Sync>;
+
 /// One GUN on one trust server. Clones share the connection pool, the ping's outcome and the
 /// token, so a clone can make a request on another thread.
 #[derive(Clone)]
@@ -81,22 +96,27 @@ pub struct HttpRemote {
     agent: ureq::Agent,
     base: String,
     gun: Gun,
-    /// Whether the first request's ping failed (then every request is `client is offline`).
-    offline: Arc<std::sync::OnceLock<bool>>,
+    /// The first request's ping: `Ok`, or the error every request then fails with.
+    online: Arc<OnceLock<Result<(), StoreError>>>,
+    /// The server's `WWW-Authenticate: Bearer` challenge, if it sent one.
+    challenge: Arc<OnceLock<Option<String>>>,
     permission: Permission,
     /// `user:password` for the token service (`NOTARY_AUTH`, decoded).
-    credentials: Option<zeroize::Zeroizing<String>>,
+    credentials: Option<Zeroizing<String>>,
+    prompt: Option<CredentialPrompt>,
     /// The bearer token, when the server asked for one.
-    token: Arc<std::sync::OnceLock<Option<zeroize::Zeroizing<String>>>>,
-    /// A server-held key asked for ahead of need ([`HttpRemote::prefetch_key`]).
-    pending_key: Arc<std::sync::Mutex<Option<(String, PendingKey)>>>,
+    token: Arc<Mutex<Option<Zeroizing<String>>>>,
+    /// A read refused anonymously was retried with credentials (Notary's second round-tripper).
+    escalated: Arc<OnceLock<()>>,
+    /// A server-held key asked for ahead of need ([`Remote::prefetch_key`]).
+    pending_key: Arc<Mutex<Option<(String, PendingKey)>>>,
 }
 
 type PendingKey = std::thread::JoinHandle<Result<Vec<u8>, StoreError>>;
 
 impl HttpRemote {
     /// `base` is the server URL (`https://host:port`). There is never a fallback to plain HTTP
-    /// or to unverified TLS.
+    /// or to unverified TLS (unless the configuration says `skipTLSVerify`).
     pub fn new(base: &str, gun: &Gun, tls: &TlsFiles) -> Result<HttpRemote, RemoteSetupError> {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("https://") || base.starts_with("http://")) {
@@ -104,19 +124,28 @@ impl HttpRemote {
         }
         let mut tc = TlsConfig::builder();
         if let Some(ca) = &tls.ca {
+            log::debug!("trusting only the CA certificates in {}", ca.display());
             tc = tc.root_certs(RootCerts::Specific(Arc::new(read_pem_certs(ca)?)));
         }
-        if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
-            let chain = read_pem_certs(cert)?;
-            let key_bytes = std::fs::read(key).map_err(|e| RemoteSetupError::File {
-                path: key.display().to_string(),
-                msg: e.to_string(),
-            })?;
-            let pk = PrivateKey::from_pem(&key_bytes).map_err(|e| RemoteSetupError::File {
-                path: key.display().to_string(),
-                msg: e.to_string(),
-            })?;
-            tc = tc.client_cert(Some(ClientCert::new_with_certs(&chain, pk)));
+        match (&tls.client_cert, &tls.client_key) {
+            (Some(cert), Some(key)) => {
+                log::debug!("client certificate {}", cert.display());
+                let chain = read_pem_certs(cert)?;
+                let key_bytes = std::fs::read(key).map_err(|e| RemoteSetupError::File {
+                    path: key.display().to_string(),
+                    msg: e.to_string(),
+                })?;
+                let pk = PrivateKey::from_pem(&key_bytes).map_err(|e| RemoteSetupError::File {
+                    path: key.display().to_string(),
+                    msg: e.to_string(),
+                })?;
+                tc = tc.client_cert(Some(ClientCert::new_with_certs(&chain, pk)));
+            }
+            (None, None) => {}
+            _ => return Err(RemoteSetupError::HalfClientCert),
+        }
+        if tls.skip_verify {
+            tc = tc.disable_verification(true);
         }
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .tls_config(tc.build())
@@ -131,45 +160,63 @@ impl HttpRemote {
             agent,
             base,
             gun: gun.clone(),
-            offline: Arc::default(),
+            online: Arc::default(),
+            challenge: Arc::default(),
             permission: Permission::default(),
             credentials: None,
+            prompt: None,
             token: Arc::default(),
+            escalated: Arc::default(),
             pending_key: Arc::default(),
         })
     }
 
     /// The access this remote asks for, and the credentials for the token service (Notary's
     /// `NOTARY_AUTH`: base64 of `user:password`). Read-only access is asked for anonymously, as
-    /// Notary does.
+    /// Notary does, and with the credentials only when the server refuses that.
     pub fn with_access(mut self, permission: Permission, notary_auth: Option<&str>) -> Self {
         self.permission = permission;
-        self.credentials = notary_auth.and_then(|b| {
-            use base64::Engine as _;
-            let raw = zeroize::Zeroizing::new(
-                base64::engine::general_purpose::STANDARD
-                    .decode(b.trim())
-                    .ok()?,
-            );
-            let s = std::str::from_utf8(&raw).ok()?;
-            s.contains(':')
-                .then(|| zeroize::Zeroizing::new(s.to_owned()))
-        });
+        self.credentials = notary_auth.and_then(decode_notary_auth);
+        self
+    }
+
+    /// Who to ask for credentials when `NOTARY_AUTH` has none.
+    pub fn with_credential_prompt(mut self, prompt: CredentialPrompt) -> Self {
+        self.prompt = Some(prompt);
         self
     }
 
     /// Adds the bearer token, if there is one.
     fn authed<B>(&self, rb: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
-        match self.token.get().and_then(|t| t.as_ref()) {
+        match self
+            .token
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
             Some(t) => rb.header("Authorization", &format!("Bearer {}", t.as_str())),
             None => rb,
         }
     }
 
+    /// The credentials to send the token service: `NOTARY_AUTH`, else the prompt's answer.
+    fn credentials(&self) -> Option<Zeroizing<String>> {
+        if let Some(c) = &self.credentials {
+            return Some(c.clone());
+        }
+        let answer = self.prompt.as_ref().and_then(|p| p());
+        answer.filter(|c| c.contains(':'))
+    }
+
     /// Fetches a token from the realm a `WWW-Authenticate: Bearer` challenge names, for this
-    /// GUN with this remote's actions. `None` when that fails: the requests then meet the
-    /// server's 401 and say so.
-    fn fetch_token(&self, challenge: &str) -> Option<zeroize::Zeroizing<String>> {
+    /// GUN with this remote's actions, anonymously or with `credentials`. `None` when that
+    /// fails: the requests then meet the server's 401 and say so. Credentials go only to an
+    /// HTTPS realm (TR-06), never in clear.
+    fn fetch_token(
+        &self,
+        challenge: &str,
+        credentials: Option<&Zeroizing<String>>,
+    ) -> Option<Zeroizing<String>> {
         let params = parse_challenge(challenge)?;
         let realm = params.iter().find(|(k, _)| k == "realm")?.1.clone();
         let mut url = format!(
@@ -185,22 +232,46 @@ impl HttpRemote {
             url.push_str(&format!("&service={}", url_escape(service)));
         }
         let mut req = self.agent.get(&url);
-        if self.permission != Permission::ReadOnly
-            && let Some(c) = &self.credentials
-        {
-            use base64::Engine as _;
-            let user = c.split(':').next().unwrap_or("");
-            url.push_str(&format!("&account={}", url_escape(user)));
-            req = self.agent.get(&url).header(
-                "Authorization",
-                &format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(c.as_bytes())
-                ),
-            );
+        if let Some(c) = credentials {
+            if !realm.starts_with("https://") && !is_loopback(host_of(&realm)) {
+                log::warn!("not sending credentials to the token service {realm}: it is not HTTPS");
+            } else {
+                use base64::Engine as _;
+                if host_of(&realm) != host_of(&self.base) {
+                    log::debug!("the token service is on another host: {}", host_of(&realm));
+                }
+                let user = c.split(':').next().unwrap_or("");
+                url.push_str(&format!("&account={}", url_escape(user)));
+                req = self.agent.get(&url).header(
+                    "Authorization",
+                    &format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode(c.as_bytes())
+                    ),
+                );
+            }
         }
-        let mut resp = req.call().ok()?;
+        log::debug!(
+            "asking {realm} for a token ({}, {})",
+            self.permission.actions(),
+            if credentials.is_some() {
+                "with credentials"
+            } else {
+                "anonymously"
+            }
+        );
+        let mut resp = match req.call() {
+            Ok(r) => r,
+            Err(e) => {
+                log::warn!("the token service {realm} could not be reached: {}", net(e));
+                return None;
+            }
+        };
         if resp.status().as_u16() != 200 {
+            log::warn!(
+                "the token service {realm} answered {}",
+                resp.status().as_u16()
+            );
             return None;
         }
         let body = read_limited(&mut resp, MAX_TOKEN_RESPONSE).ok()?;
@@ -209,7 +280,7 @@ impl HttpRemote {
             .as_str()
             .or_else(|| v["access_token"].as_str())
             .filter(|t| !t.is_empty())
-            .map(|t| zeroize::Zeroizing::new(t.to_owned()))
+            .map(|t| Zeroizing::new(t.to_owned()))
     }
 
     fn meta_url(&self, file: &str) -> String {
@@ -224,6 +295,7 @@ impl HttpRemote {
             .call()
             .map_err(net)?;
         let status = resp.status().as_u16();
+        log::debug!("GET {}/v2/: {status}", self.base);
         let challenge = resp
             .headers()
             .get("www-authenticate")
@@ -244,29 +316,128 @@ impl HttpRemote {
     /// Notary's `tokenAuth` ping, once, before the first request: a server that cannot be
     /// reached (or answers neither 2xx nor 401 on `/v2/`) makes this remote offline, as Notary
     /// then uses an `OfflineStore`: every request fails with `client is offline` (which lets an
-    /// update fall back to the cache), after Notary's `could not reach <url>: <error>` on stderr.
+    /// update fall back to the cache), after Notary's `could not reach <url>: <error>`. A
+    /// server whose certificate is not trusted says so instead (still falling back to the
+    /// cache), since "offline" would send the user looking in the wrong place.
     fn check_online(&self) -> Result<(), StoreError> {
-        let offline = *self.offline.get_or_init(|| match self.ping() {
-            Ok(challenge) => {
-                let token = challenge.and_then(|c| self.fetch_token(&c));
-                let _ = self.token.set(token);
-                false
-            }
-            Err(e) => {
-                eprintln!("could not reach {}: {e}", self.base);
-                true
-            }
-        });
-        if offline {
-            Err(StoreError::Offline)
-        } else {
-            Ok(())
-        }
+        self.online
+            .get_or_init(|| match self.ping() {
+                Ok(challenge) => {
+                    if challenge.is_some() {
+                        log::debug!(
+                            "the server wants a token: {}",
+                            challenge.as_deref().unwrap_or("")
+                        );
+                    }
+                    // Reads ask anonymously first, as Notary does.
+                    let creds = match self.permission {
+                        Permission::ReadOnly => None,
+                        _ => challenge.as_ref().and_then(|_| self.credentials()),
+                    };
+                    let token = challenge
+                        .as_deref()
+                        .and_then(|c| self.fetch_token(c, creds.as_ref()));
+                    *self.token.lock().unwrap_or_else(PoisonError::into_inner) = token;
+                    let _ = self.challenge.set(challenge);
+                    Ok(())
+                }
+                Err(e @ StoreError::Network(_)) if is_tls_trust_error(&e) => {
+                    log::error!("could not reach {}: {e}", self.base);
+                    Err(e)
+                }
+                Err(e) => {
+                    log::error!("could not reach {}: {e}", self.base);
+                    log::info!("continuing in offline mode");
+                    Err(StoreError::Offline)
+                }
+            })
+            .clone()
     }
 
+    /// Sends one request (built afresh by `send` for each try) and, when the server refuses a
+    /// read made anonymously, asks for a token with credentials and tries once more (Notary's
+    /// `authRoundTripper` over an anonymous and a credentialed transport).
+    fn call(
+        &self,
+        what: &str,
+        send: &dyn Fn(&HttpRemote) -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<ureq::http::Response<ureq::Body>, StoreError> {
+        self.check_online()?;
+        let resp = send(self).map_err(net)?;
+        log::debug!("{what}: {}", resp.status().as_u16());
+        if resp.status().as_u16() != 401
+            || self.permission != Permission::ReadOnly
+            || self.escalated.set(()).is_err()
+        {
+            return Ok(resp);
+        }
+        let Some(Some(challenge)) = self.challenge.get().cloned() else {
+            return Ok(resp);
+        };
+        let Some(creds) = self.credentials() else {
+            return Ok(resp);
+        };
+        let mut resp = resp;
+        let _ = read_limited(&mut resp, MAX_ERROR_SIZE);
+        log::info!("the server refused an anonymous read; trying again with credentials");
+        let Some(token) = self.fetch_token(&challenge, Some(&creds)) else {
+            return send(self).map_err(net);
+        };
+        *self.token.lock().unwrap_or_else(PoisonError::into_inner) = Some(token);
+        let resp = send(self).map_err(net)?;
+        log::debug!("{what} (with credentials): {}", resp.status().as_u16());
+        Ok(resp)
+    }
+}
+
+/// `user:password` from `NOTARY_AUTH` (base64), as Notary's `passwordStore` reads it.
+fn decode_notary_auth(b: &str) -> Option<Zeroizing<String>> {
+    use base64::Engine as _;
+    let raw = Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .ok(),
+    );
+    let Some(raw) = raw.as_ref() else {
+        log::error!("Could not base64-decode authentication string");
+        return None;
+    };
+    let s = std::str::from_utf8(raw).ok()?;
+    match s.find(':') {
+        Some(0) => {
+            log::error!("Authentication string with zero-length username");
+            None
+        }
+        Some(_) => Some(Zeroizing::new(s.trim_end().to_owned())),
+        None => {
+            log::error!("Malformatted authentication string; format must be <username>:<password>");
+            None
+        }
+    }
+}
+
+/// Whether `host[:port]` is this machine, where plain HTTP crosses no network.
+fn is_loopback(host_port: &str) -> bool {
+    let host = match host_port.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None => host_port.rsplit_once(':').map_or(host_port, |(h, _)| h),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `host[:port]` of a URL.
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+impl Remote for HttpRemote {
     /// Asks for the server-held key of `role` on another thread, so that the server makes it
-    /// while this one works; the next [`HttpRemote::get_key`] for `role` takes the answer.
-    pub fn prefetch_key(&self, role: &str) {
+    /// while this one works; the next [`Remote::get_key`] for `role` takes the answer.
+    fn prefetch_key(&self, role: &str) {
         let mut asker = self.clone();
         asker.pending_key = Arc::default();
         let r = role.to_owned();
@@ -274,16 +445,16 @@ impl HttpRemote {
         *self
             .pending_key
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((role.to_owned(), handle));
+            .unwrap_or_else(PoisonError::into_inner) = Some((role.to_owned(), handle));
     }
 
     /// The server-held public key of `role` (`snapshot` or `timestamp`), created on demand.
-    pub fn get_key(&self, role: &str) -> Result<Vec<u8>, StoreError> {
+    fn get_key(&self, role: &str) -> Result<Vec<u8>, StoreError> {
         let pending = {
             let mut slot = self
                 .pending_key
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                .unwrap_or_else(PoisonError::into_inner);
             match slot.take() {
                 Some((r, handle)) if r == role => Some(handle),
                 other => {
@@ -297,27 +468,24 @@ impl HttpRemote {
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         }
-        self.check_online()?;
-        let resp = self
-            .authed(self.agent.get(&self.meta_url(&format!("{role}.key"))))
-            .call()
-            .map_err(net)?;
+        let url = self.meta_url(&format!("{role}.key"));
+        let resp = self.call(&format!("GET {url}"), &|r| {
+            r.authed(r.agent.get(&url)).call()
+        })?;
         read_ok(resp, &format!("{role} key"), MAX_KEY_SIZE)
     }
 
     /// A new server-held key for `role` (key rotation to the server).
-    pub fn rotate_key(&self, role: &str) -> Result<Vec<u8>, StoreError> {
-        self.check_online()?;
-        let resp = self
-            .authed(self.agent.post(&self.meta_url(&format!("{role}.key"))))
-            .send_empty()
-            .map_err(net)?;
+    fn rotate_key(&self, role: &str) -> Result<Vec<u8>, StoreError> {
+        let url = self.meta_url(&format!("{role}.key"));
+        let resp = self.call(&format!("POST {url}"), &|r| {
+            r.authed(r.agent.post(&url)).send_empty()
+        })?;
         read_ok(resp, &format!("{role} key"), MAX_KEY_SIZE)
     }
 
     /// Publishes `files` (role name → bytes) in one multipart POST, as Notary's client does.
-    pub fn set_multi(&self, files: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
-        self.check_online()?;
+    fn set_multi(&self, files: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
         let boundary = format!("notarius{}", crate::changelist::uuid_v4().replace('-', ""));
         let mut body = Vec::new();
         for (role, bytes) in files {
@@ -330,24 +498,22 @@ impl HttpRemote {
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let resp = self
-            .authed(self.agent.post(&self.meta_url("")))
-            .header(
-                "Content-Type",
-                &format!("multipart/form-data; boundary={boundary}"),
-            )
-            .send(&body[..])
-            .map_err(net)?;
+        let url = self.meta_url("");
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let resp = self.call(&format!("POST {url} ({} bytes)", body.len()), &|r| {
+            r.authed(r.agent.post(&url))
+                .header("Content-Type", &content_type)
+                .send(&body[..])
+        })?;
         read_ok(resp, "POST metadata endpoint", MAX_ERROR_SIZE).map(|_| ())
     }
 
     /// `DELETE` of the whole GUN on the server.
-    pub fn delete_all(&self) -> Result<(), StoreError> {
-        self.check_online()?;
-        let resp = self
-            .authed(self.agent.delete(&self.meta_url("")))
-            .call()
-            .map_err(net)?;
+    fn delete_all(&self) -> Result<(), StoreError> {
+        let url = self.meta_url("");
+        let resp = self.call(&format!("DELETE {url}"), &|r| {
+            r.authed(r.agent.delete(&url)).call()
+        })?;
         read_ok(resp, "DELETE metadata endpoint", MAX_ERROR_SIZE).map(|_| ())
     }
 }
@@ -396,8 +562,49 @@ fn url_escape(s: &str) -> String {
     out
 }
 
+/// A transport failure in words that say what happened and what to do (rustls' own text
+/// names a documentation page, not the cause).
 fn net(e: ureq::Error) -> StoreError {
-    StoreError::Network(e.to_string())
+    use rustls::{CertificateError, Error as Tls};
+    let tls = |msg: String| StoreError::Network(format!("{TLS_TRUST_PREFIX}{msg}"));
+    match e {
+        ureq::Error::Rustls(Tls::InvalidCertificate(c)) => match c {
+            CertificateError::UnknownIssuer => tls(
+                "it is not signed by a CA this client trusts. Pass the CA certificate that signed it with --tlscacert (or remote_server.root_ca in the config file)".into(),
+            ),
+            CertificateError::Other(o) if o.to_string().contains("CaUsedAsEndEntity") => tls(
+                "it is a CA certificate (basicConstraints CA:TRUE, openssl's default for a self-signed certificate), which is not accepted as a server's own. Give the server a certificate with CA:FALSE signed by that CA (openssl req -x509 ... -addext basicConstraints=critical,CA:FALSE)".into(),
+            ),
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => tls(
+                "it is not issued for this host name. Use the name the certificate was issued for in -s".into(),
+            ),
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                tls("it has expired".into())
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                tls("it is not valid yet (check this machine's clock)".into())
+            }
+            other => tls(format!("{other:?}")),
+        },
+        ureq::Error::Io(io) if is_disconnect(&io) => StoreError::Closed(io.kind().to_string()),
+        other => StoreError::Network(other.to_string()),
+    }
+}
+
+/// How a failed certificate check starts, so the ping can tell it from being offline.
+const TLS_TRUST_PREFIX: &str = "the trust server's TLS certificate is not trusted: ";
+
+fn is_tls_trust_error(e: &StoreError) -> bool {
+    matches!(e, StoreError::Network(m) if m.starts_with(TLS_TRUST_PREFIX))
+}
+
+/// A connection the other side dropped (the server stopped, a proxy cut it).
+fn is_disconnect(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+    )
 }
 
 /// Reads a body of at most `limit` bytes; one byte more is Notary's `ErrMaliciousServer`.
@@ -419,7 +626,13 @@ fn read_limited(
         .as_reader()
         .take(limit + 1)
         .read_to_end(&mut out)
-        .map_err(|e| StoreError::Network(e.to_string()))?;
+        .map_err(|e| {
+            if is_disconnect(&e) {
+                StoreError::Closed(e.kind().to_string())
+            } else {
+                StoreError::Network(e.to_string())
+            }
+        })?;
     if out.len() as u64 > limit {
         return Err(StoreError::MaliciousServer);
     }
@@ -483,11 +696,10 @@ pub fn server_error_detail(body: &[u8]) -> String {
 
 impl RemoteStore for HttpRemote {
     fn get_sized(&mut self, name: &str, size: Option<u64>) -> Result<Vec<u8>, StoreError> {
-        self.check_online()?;
-        let resp = self
-            .authed(self.agent.get(&self.meta_url(&format!("{name}.json"))))
-            .call()
-            .map_err(net)?;
+        let url = self.meta_url(&format!("{name}.json"));
+        let resp = self.call(&format!("GET {url}"), &|r| {
+            r.authed(r.agent.get(&url)).call()
+        })?;
         read_ok(resp, name, size.unwrap_or(MAX_DOWNLOAD_SIZE))
     }
 
@@ -502,6 +714,25 @@ impl RemoteStore for HttpRemote {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_go_in_clear_only_to_this_machine() {
+        for h in ["127.0.0.1:5000", "localhost", "[::1]:443", "127.9.9.9"] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in [
+            "10.0.0.1:5000",
+            "example.com",
+            "[2001:db8::1]:443",
+            "localhost.evil.com",
+        ] {
+            assert!(!is_loopback(h), "{h}");
+        }
+        assert_eq!(
+            host_of("https://auth.example:8443/token?x=1"),
+            "auth.example:8443"
+        );
+    }
 
     #[test]
     fn bearer_challenges_parse() {

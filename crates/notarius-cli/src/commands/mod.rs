@@ -1,0 +1,228 @@
+//! One file per command, each a clap `Args` struct with a `run`. What they share is here: the
+//! command tree, the yes/no question, auto-publish, reading key files, writing output files.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use clap::Subcommand;
+use notarius_client::remote::Permission;
+use notarius_crypto::service::CryptoService;
+use notarius_tuf::role::{self, Gun};
+
+use crate::context::Context;
+use crate::error::{CliError, CmdResult};
+
+mod add;
+mod addhash;
+mod backup;
+mod completion;
+pub mod delegation;
+mod delete;
+mod init;
+pub mod key;
+mod list;
+mod lookup;
+mod publish;
+mod remove;
+mod reset;
+mod restore;
+mod status;
+mod verify;
+mod version;
+mod witness;
+
+/// The commands.
+#[derive(Subcommand)]
+pub enum Cmd {
+    Init(init::Init),
+    Add(add::Add),
+    Addhash(addhash::Addhash),
+    Remove(remove::Remove),
+    List(list::List),
+    Lookup(lookup::Lookup),
+    Status(status::Status),
+    Reset(reset::Reset),
+    Publish(publish::Publish),
+    Verify(verify::Verify),
+    Witness(witness::Witness),
+    Delete(delete::Delete),
+    /// Operates on keys.
+    ///
+    /// Operations on private keys: list, generate, rotate, import, export, remove, and change
+    /// the passphrase of the keys in the trust directory (and on a hardware token).
+    #[command(subcommand)]
+    Key(key::KeyCmd),
+    /// Operates on delegations.
+    ///
+    /// Operations on TUF delegations: other publishers' keys that may sign some or all
+    /// targets without the repository's targets key.
+    #[command(subcommand)]
+    Delegation(delegation::DelegationCmd),
+    Backup(backup::Backup),
+    Restore(restore::Restore),
+    Completion(completion::Completion),
+    Version(version::Version),
+}
+
+impl Cmd {
+    /// Runs the command; its output goes to `out` (Notary writes everything but logs to
+    /// stdout), its questions are read from `input`.
+    pub fn run(self, ctx: &Context, input: &mut dyn BufRead, out: &mut dyn Write) -> CmdResult {
+        match self {
+            Cmd::Init(c) => c.run(ctx, out),
+            Cmd::Add(c) => c.run(ctx, out),
+            Cmd::Addhash(c) => c.run(ctx, out),
+            Cmd::Remove(c) => c.run(ctx, out),
+            Cmd::List(c) => c.run(ctx, out),
+            Cmd::Lookup(c) => c.run(ctx, out),
+            Cmd::Status(c) => c.run(ctx, out),
+            Cmd::Reset(c) => c.run(ctx, out),
+            Cmd::Publish(c) => c.run(ctx, out),
+            Cmd::Verify(c) => c.run(ctx, out),
+            Cmd::Witness(c) => c.run(ctx, out),
+            Cmd::Delete(c) => c.run(ctx, out),
+            Cmd::Key(c) => c.run(ctx, input, out),
+            Cmd::Delegation(c) => c.run(ctx, input, out),
+            Cmd::Backup(c) => c.run(ctx, out),
+            Cmd::Restore(c) => c.run(ctx, out),
+            Cmd::Completion(c) => c.run(out),
+            Cmd::Version(c) => c.run(out),
+        }
+    }
+}
+
+/// Notary's argument check: a usage error unless `value` is there.
+pub fn required<'a>(value: &'a Option<String>, message: &str) -> Result<&'a str, CliError> {
+    value
+        .as_deref()
+        .ok_or_else(|| CliError::Usage(message.to_owned()))
+}
+
+/// Go's `fmt.Fscanln` into one string, then `y`/`yes` in any case (Notary's `askConfirm`).
+pub fn ask_confirm(input: &mut dyn BufRead) -> bool {
+    let mut line = String::new();
+    if input.read_line(&mut line).unwrap_or(0) == 0 {
+        return false;
+    }
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(w), None) => w.eq_ignore_ascii_case("y") || w.eq_ignore_ascii_case("yes"),
+        _ => false,
+    }
+}
+
+/// Notary's `maybeAutoPublish` (`-p`): publishes right after staging, with its messages.
+pub fn auto_publish(ctx: &Context, gun: &Gun, publish: bool, out: &mut dyn Write) -> CmdResult {
+    if publish {
+        auto_publish_with(ctx, gun, &mut ctx.crypto()?, out)?;
+    }
+    Ok(())
+}
+
+/// As [`auto_publish`], with the key service the command already opened (its passphrases
+/// are not asked again).
+pub fn auto_publish_with(
+    ctx: &Context,
+    gun: &Gun,
+    cs: &mut CryptoService,
+    out: &mut dyn Write,
+) -> CmdResult {
+    writeln!(out, "Auto-publishing changes to {gun}")?;
+    publish_now(ctx, gun, cs)?;
+    writeln!(out, "Successfully published changes for repository {gun}")?;
+    Ok(())
+}
+
+/// Publishes the staged changes of `gun`, printing the library's warnings on stderr.
+pub fn publish_now(ctx: &Context, gun: &Gun, cs: &mut CryptoService) -> CmdResult {
+    let mut repo = ctx.repository(gun, Permission::ReadWrite)?;
+    let published = repo.publish(cs, chrono::Utc::now())?;
+    warn_all(&published.warnings);
+    log::info!("published {} staged change(s)", published.applied);
+    Ok(())
+}
+
+/// The library's warnings, on stderr.
+pub fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("{w}");
+    }
+}
+
+/// Validates `-r/--roles` (targets roles only) into change scopes; none means `targets`.
+pub fn scopes(roles: &[String]) -> Result<Vec<Option<String>>, CliError> {
+    if roles.is_empty() {
+        return Ok(vec![None]);
+    }
+    roles
+        .iter()
+        .map(|r| {
+            if r == role::TARGETS || role::is_delegation(r) || role::is_wild_delegation(r) {
+                Ok(Some(r.clone()))
+            } else {
+                Err(CliError::fatal(format!(
+                    "tuf: invalid role {r}. cannot add targets to this role"
+                )))
+            }
+        })
+        .collect()
+}
+
+/// `--custom <file>`: the JSON a target carries beyond its hashes.
+pub fn read_custom(path: Option<&Path>) -> Result<Option<serde_json::Value>, CliError> {
+    let Some(p) = path else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(p).map_err(|e| CliError::fatal(go_read_error(p, &e)))?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| CliError::fatal(format!("{}: not JSON: {e}", p.display())))
+}
+
+/// Go's message for a file `os.ReadFile` could not read.
+pub fn go_read_error(p: &Path, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => format!("open {}: no such file or directory", p.display()),
+        ErrorKind::PermissionDenied => format!("open {}: permission denied", p.display()),
+        ErrorKind::IsADirectory => format!("read {}: is a directory", p.display()),
+        _ => format!("open {}: {e}", p.display()),
+    }
+}
+
+/// Writes a file the user named (an export, a generated key, a verified payload): mode
+/// 0600, atomically, into a folder that must exist and is left as it is. A bare name is a
+/// file in the current directory.
+pub fn write_output(p: &Path, bytes: &[u8]) -> CmdResult {
+    notarius_client::fsutil::write_user_file(p, bytes).map_err(|e| {
+        CliError::fatal(format!(
+            "open {}: {}",
+            p.display(),
+            lower_first(&e.to_string())
+        ))
+    })
+}
+
+/// Go writes error texts in lower case.
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Notary's sorted paths, with `""` shown as all paths.
+pub fn pretty_paths(paths: &[String]) -> Vec<String> {
+    let mut p = paths.to_vec();
+    p.sort();
+    p.into_iter()
+        .map(|s| {
+            if s.is_empty() {
+                "\"\" <all paths>".to_owned()
+            } else {
+                s
+            }
+        })
+        .collect()
+}
