@@ -64,6 +64,29 @@ pub struct Context {
     settings: OnceCell<Settings>,
 }
 
+/// Notary's `passwordStore` prompt, when the token service wants credentials and
+/// `NOTARY_AUTH` has none: a username on stdin, the password without echo. Only on a
+/// terminal; a script gets the server's 401 instead of a hang.
+fn prompt_credentials() -> Option<zeroize::Zeroizing<String>> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    print!("Enter username: ");
+    let _ = std::io::stdout().flush();
+    let mut user = String::new();
+    std::io::stdin().lock().read_line(&mut user).ok()?;
+    let user = user.trim();
+    if user.is_empty() {
+        return None;
+    }
+    let password = zeroize::Zeroizing::new(rpassword::prompt_password("Enter password: ").ok()?);
+    Some(zeroize::Zeroizing::new(format!(
+        "{user}:{}",
+        password.trim()
+    )))
+}
+
 /// Notary's `pathRelativeToCwd`: a relative path made absolute and clean.
 fn absolute(p: &Path) -> PathBuf {
     if p.as_os_str().is_empty() || p.is_absolute() {
@@ -234,8 +257,9 @@ impl Context {
     ) -> Result<Repository<HttpRemote>, CliError> {
         let s = self.settings()?;
         let auth = std::env::var("NOTARY_AUTH").ok();
-        let remote =
-            HttpRemote::new(&s.server, gun, &s.tls)?.with_access(permission, auth.as_deref());
+        let remote = HttpRemote::new(&s.server, gun, &s.tls)?
+            .with_access(permission, auth.as_deref())
+            .with_credential_prompt(std::sync::Arc::new(prompt_credentials));
         Ok(Repository::new(
             &s.trust_dir,
             gun.clone(),

@@ -97,6 +97,9 @@ pub fn explanation(e: &CliError) -> Option<String> {
         return None;
     };
     use notarius_client::Error as C;
+    if let C::SigningKeysUnavailable { unusable, .. } = client {
+        return Some(keys_explanation(unusable));
+    }
     let store = match client {
         C::Tuf(t) => {
             if let Some(text) = t.explanation() {
@@ -107,7 +110,7 @@ pub fn explanation(e: &CliError) -> Option<String> {
                 _ => None,
             }
         }
-        C::Remote(s) => Some(s),
+        C::Remote(s) | C::RotateRemote(s) => Some(s),
         _ => None,
     };
     match store? {
@@ -120,6 +123,52 @@ pub fn explanation(e: &CliError) -> Option<String> {
                     .to_owned(),
             )
         }
+        StoreError::Closed(_) => Some(
+            "next: nothing is lost: staged changes stay staged until a publish succeeds. Check \
+             that the trust server is up (and what is between you and it), then run the same \
+             command again."
+                .to_owned(),
+        ),
+        StoreError::Offline => Some(
+            "next: the trust server could not be reached (the line above says why). Check the \
+             address in -s or remote_server.url, and that the server is running."
+                .to_owned(),
+        ),
         _ => None,
     }
+}
+
+/// Why the keys a role needs could not be used, and what to do.
+fn keys_explanation(unusable: &[notarius_client::UnusableKey]) -> String {
+    if unusable.is_empty() {
+        return "next: none of these keys is in this trust directory (private/) or on a hardware \
+                token. Import it (`notarius key import FILE`), restore a backup (`notarius \
+                restore FILE`), or publish from the machine that holds it."
+            .to_owned();
+    }
+    let mut lines = Vec::new();
+    for k in unusable {
+        let role = if k.role.is_empty() {
+            "a"
+        } else {
+            k.role.as_str()
+        };
+        if k.passphrase {
+            let lookup = |v: &str| std::env::var(v).ok();
+            let source = match notarius_crypto::passphrase::env_passphrase_named(&k.role, &lookup) {
+                Some((var, _)) => format!("the passphrase in {var}"),
+                None => "the passphrase given".to_owned(),
+            };
+            lines.push(format!(
+                "key {} ({role} key) is here, but {source} does not open it: set the passphrase it was made with.",
+                k.id
+            ));
+        } else {
+            lines.push(format!(
+                "key {} ({role} key) is here, but cannot be used: {}",
+                k.id, k.why
+            ));
+        }
+    }
+    lines.join("\n")
 }

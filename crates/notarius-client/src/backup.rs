@@ -117,7 +117,7 @@ pub fn backup(trust_dir: &Path, file: &Path) -> Result<(Vec<String>, Vec<String>
     } else {
         tar_bytes
     };
-    fsutil::write_private_atomic(file, &out).map_err(io(file))?;
+    fsutil::write_user_file(file, &out).map_err(io(file))?;
     Ok((ids, skipped))
 }
 

@@ -31,6 +31,9 @@ pub enum Change {
         scope: String,
         name: String,
         meta: FileMeta,
+        /// `--custom` as the user wrote it: Notary keeps the file's own key order in the
+        /// change file (it stages the raw JSON, compacted), which a parsed value would sort.
+        custom_json: Option<Vec<u8>>,
     },
     /// `remove`: a target out of `scope`.
     RemoveTarget { scope: String, name: String },
@@ -56,7 +59,25 @@ impl Change {
             scope: scope.unwrap_or(SCOPE_TARGETS).to_owned(),
             name: name.to_owned(),
             meta,
+            custom_json: None,
         }
+    }
+
+    /// A target added with custom data (`--custom`), given as the JSON text of the file: it
+    /// must be JSON, and is staged in its own key order, as Notary stages it.
+    pub fn add_target_with_custom(
+        scope: Option<&str>,
+        name: &str,
+        mut meta: FileMeta,
+        custom_json: &[u8],
+    ) -> Result<Change, serde_json::Error> {
+        meta.custom = Some(serde_json::from_slice(custom_json)?);
+        Ok(Change::AddTarget {
+            scope: scope.unwrap_or(SCOPE_TARGETS).to_owned(),
+            name: name.to_owned(),
+            meta,
+            custom_json: Some(go_compact(custom_json)),
+        })
     }
 
     /// A target removed from `targets`, or from the delegation `scope`.
@@ -78,12 +99,17 @@ impl Change {
                 data,
             };
         Ok(match self {
-            Change::AddTarget { scope, name, meta } => raw(
+            Change::AddTarget {
+                scope,
+                name,
+                meta,
+                custom_json,
+            } => raw(
                 ACTION_CREATE,
                 scope,
                 TYPE_TARGET,
                 name,
-                Some(go_file_meta(meta)?),
+                Some(go_file_meta(meta, custom_json.as_deref())?),
             ),
             Change::RemoveTarget { scope, name } => {
                 raw(ACTION_DELETE, scope, TYPE_TARGET, name, None)
@@ -117,12 +143,55 @@ impl Change {
     }
 }
 
+/// Go's `json.Compact` with HTML escaping, as `json.Marshal` writes a `json.RawMessage`:
+/// whitespace between tokens dropped, `<`, `>`, `&`, U+2028 and U+2029 escaped in strings,
+/// everything else (key order included) as written. `src` is valid JSON.
+fn go_compact(src: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(src);
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            match c {
+                _ if escaped => {
+                    escaped = false;
+                    out.push(c);
+                }
+                '\\' => {
+                    escaped = true;
+                    out.push(c);
+                }
+                '"' => {
+                    in_string = false;
+                    out.push(c);
+                }
+                '<' => out.push_str("\\u003c"),
+                '>' => out.push_str("\\u003e"),
+                '&' => out.push_str("\\u0026"),
+                '\u{2028}' => out.push_str("\\u2028"),
+                '\u{2029}' => out.push_str("\\u2029"),
+                c => out.push(c),
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_ascii_whitespace() {
+            out.push(c);
+        }
+    }
+    out.into_bytes()
+}
+
 /// Go's `json.Marshal` of a `data.FileMeta`, as `notary add` stores it in a change file:
-/// `length`, `hashes`, then `custom` when present (struct order, not sorted).
-fn go_file_meta(meta: &FileMeta) -> Result<Vec<u8>, serde_json::Error> {
+/// `length`, `hashes`, then `custom` when present (struct order, not sorted): as the user
+/// wrote it when that is known, else from the parsed value.
+fn go_file_meta(meta: &FileMeta, custom_json: Option<&[u8]>) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = format!("{{\"length\":{},\"hashes\":", meta.length).into_bytes();
     out.extend_from_slice(&serde_json::to_vec(&meta.hashes)?);
-    if let Some(custom) = &meta.custom {
+    if let Some(raw) = custom_json {
+        out.extend_from_slice(b",\"custom\":");
+        out.extend_from_slice(raw);
+    } else if let Some(custom) = &meta.custom {
         out.extend_from_slice(b",\"custom\":");
         notarius_tuf::cjson::go_compact_escaped(
             custom,
@@ -191,6 +260,7 @@ impl RawChange {
                 scope: self.role.clone(),
                 name: self.path.clone(),
                 meta: serde_json::from_slice(data()).map_err(|e| e.to_string())?,
+                custom_json: None,
             },
             (TYPE_TARGET, ACTION_DELETE) => Change::RemoveTarget {
                 scope: self.role.clone(),
@@ -493,6 +563,29 @@ mod tests {
             role: "targets".into(),
         };
         assert!(go_json(&w).ends_with(r#""type":"witness","path":"","data":null}"#));
+    }
+
+    #[test]
+    fn custom_data_is_staged_in_its_own_order_as_go_compacts_it() {
+        let c = Change::add_target_with_custom(
+            None,
+            "t",
+            meta(),
+            b"{ \"z\": \"a <b> & c\",\n  \"a\": [1, 2] }",
+        )
+        .unwrap();
+        let json = go_json(&c);
+        let raw: RawChange = serde_json::from_str(&json).unwrap();
+        let data = String::from_utf8(raw.data.clone().unwrap()).unwrap();
+        assert!(
+            data.ends_with(r#","custom":{"z":"a \u003cb\u003e \u0026 c","a":[1,2]}}"#),
+            "{data}"
+        );
+        let Change::AddTarget { meta: decoded, .. } = raw.decode().unwrap() else {
+            panic!("a target")
+        };
+        assert_eq!(decoded.custom.unwrap()["z"], "a <b> & c");
+        assert!(Change::add_target_with_custom(None, "t", meta(), b"{").is_err());
     }
 
     #[test]

@@ -44,9 +44,26 @@ pub enum Error {
     /// rotation is not allowed for this role.
     #[error("{0}")]
     Rotate(String),
+    /// None of a role's keys could be used: Notary's `ErrNoKeys` line, and (for the binary's
+    /// explanation) why each key that is here could not be opened.
+    #[error(
+        "could not find necessary signing keys, at least one of these keys must be available: {}",
+        ids.join(", ")
+    )]
+    SigningKeysUnavailable {
+        /// The role whose keys were needed.
+        role: String,
+        /// The canonical IDs of the role's keys.
+        ids: Vec<String>,
+        /// Keys present in a key store but not usable.
+        unusable: Vec<UnusableKey>,
+    },
     /// The hardware token could not be used.
     #[error("{0}")]
     Token(String),
+    /// The server could not make the new key of a rotation to the server.
+    #[error("unable to rotate remote key: {0}")]
+    RotateRemote(StoreError),
     /// The root certificate chosen at `init` cannot be used.
     #[error("{0}")]
     RootCertificate(String),
@@ -59,6 +76,18 @@ pub enum Error {
     /// A file of the trust directory holds something it should not.
     #[error("{}: {msg}", path.display())]
     BadFile { path: PathBuf, msg: String },
+}
+
+/// A key that is in a key store but could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnusableKey {
+    pub id: String,
+    /// The role its file says it is for.
+    pub role: String,
+    /// Why it could not be opened (a refused passphrase, a damaged file, a token).
+    pub why: String,
+    /// It was a passphrase that failed.
+    pub passphrase: bool,
 }
 
 impl Error {

@@ -19,5 +19,5 @@ mod repository;
 #[cfg(test)]
 mod repository_tests;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, UnusableKey};
 pub use repository::{Published, Read, Repository};

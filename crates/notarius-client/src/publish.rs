@@ -113,8 +113,13 @@ impl Signer for HeldKey {
 /// The keys of `role` that the caller holds, as signers. A key that cannot be had is left out
 /// (the threshold check then says what is missing), except when a hardware token that lists it
 /// fails: that is the error (SG-11).
+///
+/// A role none of whose keys could be used although one of them is here (a wrong passphrase,
+/// a damaged file) is an error that says so, rather than a signature quietly left out (Notary
+/// would then leave the snapshot to a server that does not hold its key, and say that).
 fn held_signers(cs: &mut CryptoService, role: &BaseRole) -> Result<Vec<Box<dyn Signer>>> {
     let mut held: Vec<Box<dyn Signer>> = Vec::new();
+    let mut unusable = Vec::new();
     for pk in role.keys.values() {
         match cs.signing_key(pk.canonical_id()) {
             Ok((key, _)) => {
@@ -125,14 +130,100 @@ fn held_signers(cs: &mut CryptoService, role: &BaseRole) -> Result<Vec<Box<dyn S
                 }))
             }
             Err(e @ KeyStoreError::Token(_)) => return Err(e.into()),
-            Err(e) => log::debug!(
-                "key {} of {} is not available: {e}",
-                pk.canonical_id(),
-                role.name
-            ),
+            Err(KeyStoreError::NotFound(_)) => {
+                log::debug!("key {} of {} is not here", pk.canonical_id(), role.name)
+            }
+            Err(e) => {
+                log::debug!(
+                    "key {} of {} cannot be used: {e}",
+                    pk.canonical_id(),
+                    role.name
+                );
+                unusable.push(unusable_key(cs, pk.canonical_id(), &e));
+            }
         }
     }
+    if held.is_empty() && !unusable.is_empty() && role.threshold > 0 {
+        return Err(Error::SigningKeysUnavailable {
+            role: role.name.clone(),
+            ids: role
+                .keys
+                .values()
+                .map(|k| k.canonical_id().to_owned())
+                .collect(),
+            unusable,
+        });
+    }
     Ok(held)
+}
+
+fn unusable_key(cs: &CryptoService, id: &str, e: &KeyStoreError) -> crate::UnusableKey {
+    crate::UnusableKey {
+        id: id.to_owned(),
+        role: cs.get_key_info(id).map(|i| i.role).unwrap_or_default(),
+        why: e.to_string(),
+        passphrase: matches!(
+            e,
+            KeyStoreError::PasswordInvalid
+                | KeyStoreError::AttemptsExceeded
+                | KeyStoreError::GiveUp(_)
+        ),
+    }
+}
+
+/// Notary's `VerifyCanSign` predicate: a key this client holds and can open (the passphrase is
+/// asked for here, once, as Notary does before it edits). Keys that are here but cannot be
+/// opened are recorded for the error.
+struct Usable<'a> {
+    cs: std::cell::RefCell<&'a mut CryptoService>,
+    held: Vec<String>,
+    seen: std::cell::RefCell<BTreeMap<String, Option<crate::UnusableKey>>>,
+}
+
+impl<'a> Usable<'a> {
+    fn new(cs: &'a mut CryptoService) -> Result<Usable<'a>> {
+        let held = cs.list_all_keys()?.into_keys().collect();
+        Ok(Usable {
+            cs: std::cell::RefCell::new(cs),
+            held,
+            seen: Default::default(),
+        })
+    }
+
+    fn has(&self, id: &str) -> bool {
+        if !self.held.iter().any(|h| h == id) {
+            return false;
+        }
+        let mut seen = self.seen.borrow_mut();
+        seen.entry(id.to_owned())
+            .or_insert_with(|| {
+                let mut cs = self.cs.borrow_mut();
+                match cs.signing_key(id) {
+                    Ok(_) => None,
+                    Err(e) => Some(unusable_key(&cs, id, &e)),
+                }
+            })
+            .is_none()
+    }
+
+    /// Notary's `ErrNoKeys`, with what was found out about the keys that are here.
+    fn explain(&self, e: notarius_tuf::Error) -> Error {
+        match e {
+            notarius_tuf::Error::NoKeys(ids) => {
+                let seen = self.seen.borrow();
+                let unusable = ids
+                    .iter()
+                    .filter_map(|id| seen.get(id).cloned().flatten())
+                    .collect();
+                Error::SigningKeysUnavailable {
+                    role: String::new(),
+                    ids,
+                    unusable,
+                }
+            }
+            other => other.into(),
+        }
+    }
 }
 
 /// A cache whose writes wait in memory until [`commit`](Self::commit).
@@ -293,20 +384,47 @@ pub(crate) fn apply_changes(
     repo: &mut Repo,
     invalid: &mut Repo,
     changes: &[StoredChange],
-    cs: &CryptoService,
+    cs: &mut CryptoService,
     now: DateTime<Utc>,
 ) -> Result<(Vec<String>, Vec<String>)> {
-    let held: Vec<String> = cs.list_all_keys()?.into_keys().collect();
-    let has_key = |id: &str| held.iter().any(|h| h == id);
+    let usable = Usable::new(cs)?;
+    let has_key = |id: &str| usable.has(id);
     let expires = now.fixed_offset() + TARGETS_EXPIRY;
     let mut applied = Vec::new();
     let mut warnings = Vec::new();
     for c in changes {
         let bad = |e: String| Error::Unsupported(format!("change {}: {e}", c.file));
-        match c.raw.decode().map_err(bad)? {
-            Change::AddTarget { scope, name, meta } => {
-                repo.add_targets(&scope, &BTreeMap::from([(name, meta)]), &has_key, expires)?
-            }
+        apply_one(
+            repo,
+            invalid,
+            &c.raw.decode().map_err(bad)?,
+            &has_key,
+            expires,
+            &mut warnings,
+        )
+        .map_err(|e| match e {
+            Error::Tuf(t) => usable.explain(t),
+            other => other,
+        })?;
+        applied.push(c.file.clone());
+    }
+    Ok((applied, warnings))
+}
+
+/// One staged change applied to `repo`.
+fn apply_one(
+    repo: &mut Repo,
+    invalid: &mut Repo,
+    change: &Change,
+    has_key: notarius_tuf::repo_edit::HasKey<'_>,
+    expires: chrono::DateTime<chrono::FixedOffset>,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    {
+        match change.clone() {
+            Change::AddTarget {
+                scope, name, meta, ..
+            } => repo.add_targets(&scope, &BTreeMap::from([(name, meta)]), &has_key, expires)?,
             Change::RemoveTarget { scope, name } => {
                 repo.remove_targets(&scope, std::slice::from_ref(&name), &has_key)?
             }
@@ -322,7 +440,7 @@ pub(crate) fn apply_changes(
                     // Notary's update needs the role to exist already.
                     repo.get_delegation_role(&name)?;
                 }
-                repo.update_delegation(&name, &edit.to_update(), &has_key, expires)?;
+                repo.update_delegation(&name, &edit.to_update(), has_key, expires)?;
                 if let Ok(d) = repo.get_delegation_role(&name)
                     && (d.base.keys.len() as i64) < d.base.threshold
                 {
@@ -332,12 +450,11 @@ pub(crate) fn apply_changes(
                     ));
                 }
             }
-            Change::DeleteDelegation { role: name } => repo.delete_delegation(&name, &has_key)?,
+            Change::DeleteDelegation { role: name } => repo.delete_delegation(&name, has_key)?,
             Change::Witness { role: name } => repo.witness(invalid, &name)?,
         }
-        applied.push(c.file.clone());
     }
-    Ok((applied, warnings))
+    Ok(())
 }
 
 /// A new repository's metadata, not yet signed: keys as `notary init` makes them.
@@ -462,9 +579,7 @@ pub(crate) fn rotate_key<R: Remote>(
     check_rotation(role_name, rotation.server_managed)?;
     // Notary asks the server for its new key before it updates (`pubKeyListForRotation`).
     let server_key = if rotation.server_managed {
-        let bytes = remote
-            .rotate_key(role_name)
-            .map_err(|e| Error::Rotate(format!("unable to rotate remote key: {e}")))?;
+        let bytes = remote.rotate_key(role_name).map_err(Error::RotateRemote)?;
         Some(parse_server_key(role_name, &bytes)?)
     } else {
         None

@@ -116,8 +116,9 @@ fn grant(gun: &str, actions: &[&str]) -> Value {
 }
 
 /// A token service on loopback: Basic `alice:secret` gets every action asked for; anyone else
-/// (`reader:secret`, or no credentials: notary reads anonymously) only `pull`; a wrong
-/// password nothing.
+/// (`reader:secret`, or no credentials: notary reads anonymously) only `pull`, except that
+/// repositories under `example.com/private/` are pulled only with credentials; a wrong
+/// password gets nothing.
 fn token_service(iss: Arc<Issuer>) -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/token", l.local_addr().unwrap());
@@ -157,9 +158,10 @@ fn token_service(iss: Arc<Issuer>) -> String {
                         it.next().unwrap_or(""),
                         it.next().unwrap_or(""),
                     );
+                    let private = n.starts_with("example.com/private/") && user.is_none();
                     let acts: Vec<&str> = a
                         .split(',')
-                        .filter(|x| user == Some("alice") || *x == "pull")
+                        .filter(|x| user == Some("alice") || (*x == "pull" && !private))
                         .collect();
                     access.push(json!({"type": t, "name": n, "actions": acts}));
                 }
@@ -559,6 +561,37 @@ fn notarius_follows_the_challenge(srv: &TestServer) {
     );
     let list = ok(run(&["list", gun], None), "notarius list, anonymous pull");
     assert!(list.contains("v1"), "{list}");
+    // A repository anonymous users may not read: a read retries with NOTARY_AUTH after the
+    // 401, as notary's read-only transport does.
+    let private = "example.com/private/app";
+    ok(
+        run(&["init", "-p", private], Some("alice")),
+        "init -p private as alice",
+    );
+    let anonymous = run(&["list", private], None);
+    assert!(!anonymous.status.success(), "{}", text(&anonymous));
+    assert!(text(&anonymous).contains("401"), "{}", text(&anonymous));
+    let as_reader = ok(
+        run(&["list", private], Some("reader")),
+        "list private as reader",
+    );
+    assert!(as_reader.contains("No targets present"), "{as_reader}");
+    if have("notary") {
+        let mut c = Command::new("notary");
+        c.arg("-d")
+            .arg(trust.path().join("notary"))
+            .args(["-s", &srv.url, "--tlscacert"])
+            .arg(&srv.ca)
+            .args(["list", private])
+            .env("NOTARY_AUTH", STANDARD.encode("reader:secret"));
+        let theirs = c.output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&theirs.stdout),
+            as_reader,
+            "notary reads it the same way: {}",
+            text(&theirs)
+        );
+    }
     let denied = run(&["delete", gun, "--remote"], Some("reader"));
     assert!(!denied.status.success(), "{}", text(&denied));
     ok(

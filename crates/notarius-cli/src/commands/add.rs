@@ -4,11 +4,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use notarius_client::bulk::{BulkSource, parse_bulk_list};
-use notarius_client::changelist::Change;
 use notarius_client::publish::file_meta;
 use notarius_tuf::metadata::{FileMeta, HashBytes};
 
-use super::{auto_publish, go_read_error, read_custom, scopes};
+use super::{add_change, auto_publish, go_read_error, read_custom, scopes};
 use crate::context::Context;
 use crate::error::{CliError, CmdResult};
 use crate::progress::Progress;
@@ -81,10 +80,15 @@ impl Add {
         let custom = read_custom(self.custom.as_deref())?;
         let scopes = scopes(&self.roles)?;
         let bytes = std::fs::read(file).map_err(|e| CliError::fatal(go_read_error(file, &e)))?;
-        let meta = file_meta(&bytes, custom);
+        let meta = file_meta(&bytes, None);
         let cl = ctx.changelist(&gun)?;
         for scope in &scopes {
-            cl.add(&Change::add_target(scope.as_deref(), target, meta.clone()))?;
+            cl.add(&add_change(
+                scope.as_deref(),
+                target,
+                &meta,
+                custom.as_deref(),
+            )?)?;
         }
         writeln!(
             out,
@@ -111,7 +115,7 @@ impl Add {
                     let bytes = std::fs::read(&p).map_err(|e| {
                         CliError::fatal(format!("{name}: {}", go_read_error(&p, &e)))
                     })?;
-                    (file_meta(&bytes, custom.clone()), true)
+                    (file_meta(&bytes, None), true)
                 }
                 BulkSource::Hash { sha256, size } => (
                     FileMeta {
@@ -128,14 +132,16 @@ impl Add {
         bar.update(total, total, "");
         let cl = ctx.changelist(&gun)?;
         let mut written = Vec::new();
-        for (name, meta, _) in &staged {
+        for (name, meta, from_file) in &staged {
+            let custom = custom.as_deref().filter(|_| *from_file);
             for scope in &scopes {
-                match cl.add(&Change::add_target(scope.as_deref(), name, meta.clone())) {
+                match add_change(scope.as_deref(), name, meta, custom).and_then(|c| Ok(cl.add(&c)?))
+                {
                     Ok(f) => written.push(f),
                     Err(e) => {
                         // All or nothing: take back what this command staged.
                         let _ = cl.remove_files(&written);
-                        return Err(e.into());
+                        return Err(e);
                     }
                 }
             }

@@ -4,10 +4,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use notarius_client::changelist::Change;
 use notarius_tuf::metadata::{FileMeta, HashBytes};
 
-use super::{auto_publish, read_custom, scopes};
+use super::{add_change, auto_publish, read_custom, scopes};
 use crate::context::Context;
 use crate::error::{CliError, CmdResult};
 
@@ -97,14 +96,19 @@ impl Addhash {
         }
         let algs: Vec<String> = hashes.keys().cloned().collect();
         let meta = FileMeta {
-            custom,
+            custom: None,
             hashes,
             length: size,
             extra: Default::default(),
         };
         let cl = ctx.changelist(&gun)?;
         for scope in scopes(&self.roles)? {
-            cl.add(&Change::add_target(scope.as_deref(), target, meta.clone()))?;
+            cl.add(&add_change(
+                scope.as_deref(),
+                target,
+                &meta,
+                custom.as_deref(),
+            )?)?;
         }
         writeln!(
             out,

@@ -24,8 +24,7 @@ pub struct Lookup {
 impl Lookup {
     pub fn run(self, ctx: &Context, out: &mut dyn Write) -> CmdResult {
         let (Some(gun), Some(target)) = (&self.gun, &self.target) else {
-            // Notary checks this without printing the usage.
-            return Err(CliError::Args("Must specify a GUN and target".into()));
+            return Err(CliError::Usage("Must specify a GUN and target".into()));
         };
         let gun = ctx.gun(gun)?;
         let read = ctx

@@ -168,15 +168,30 @@ pub fn scopes(roles: &[String]) -> Result<Vec<Option<String>>, CliError> {
         .collect()
 }
 
-/// `--custom <file>`: the JSON a target carries beyond its hashes.
-pub fn read_custom(path: Option<&Path>) -> Result<Option<serde_json::Value>, CliError> {
+/// `--custom <file>`: the JSON a target carries beyond its hashes, as written (it must be JSON).
+pub fn read_custom(path: Option<&Path>) -> Result<Option<Vec<u8>>, CliError> {
     let Some(p) = path else {
         return Ok(None);
     };
     let bytes = std::fs::read(p).map_err(|e| CliError::fatal(go_read_error(p, &e)))?;
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| CliError::fatal(format!("{}: not JSON: {e}", p.display())))
+    serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+        .map_err(|e| CliError::fatal(format!("{}: not JSON: {e}", p.display())))?;
+    Ok(Some(bytes))
+}
+
+/// The change adding target `name` with `meta` (and `--custom` data) to `scope`.
+pub fn add_change(
+    scope: Option<&str>,
+    name: &str,
+    meta: &notarius_tuf::metadata::FileMeta,
+    custom: Option<&[u8]>,
+) -> Result<notarius_client::changelist::Change, CliError> {
+    use notarius_client::changelist::Change;
+    match custom {
+        Some(raw) => Change::add_target_with_custom(scope, name, meta.clone(), raw)
+            .map_err(|e| CliError::fatal(format!("custom data: {e}"))),
+        None => Ok(Change::add_target(scope, name, meta.clone())),
+    }
 }
 
 /// Go's message for a file `os.ReadFile` could not read.

@@ -35,7 +35,8 @@ pub struct Remove {
 impl Remove {
     pub fn run(self, ctx: &Context, out: &mut dyn Write) -> CmdResult {
         let (Some(gun), Some(target)) = (&self.gun, &self.target) else {
-            return Err(CliError::Usage("Must specify a GUN and target".into()));
+            // Notary checks this without printing the usage.
+            return Err(CliError::Args("Must specify a GUN and target".into()));
         };
         let gun = ctx.gun(gun)?;
         let cl = ctx.changelist(&gun)?;

@@ -587,6 +587,19 @@ fn net(e: ureq::Error) -> StoreError {
             other => tls(format!("{other:?}")),
         },
         ureq::Error::Io(io) if is_disconnect(&io) => StoreError::Closed(io.kind().to_string()),
+        // rustls' certificate errors reach ureq inside an I/O error.
+        ureq::Error::Io(io)
+            if io
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<Tls>())
+                .is_some() =>
+        {
+            let inner = io.into_inner().expect("checked above");
+            match inner.downcast::<Tls>() {
+                Ok(tls_err) => net(ureq::Error::Rustls(*tls_err)),
+                Err(other) => StoreError::Network(other.to_string()),
+            }
+        }
         other => StoreError::Network(other.to_string()),
     }
 }
