@@ -1,6 +1,7 @@
 //! The trust directory's metadata cache: `<trust_dir>/tuf/<gun>/metadata/<role>.json`, the exact
 //! bytes last verified for each role (the rollback baseline of the next update).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -87,6 +88,58 @@ impl MetadataCache for FileCache {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_err(e)),
         }
+    }
+}
+
+/// A cache whose writes wait in memory until [`commit`](Self::commit).
+pub(crate) struct OverlayCache<'a> {
+    base: &'a mut dyn MetadataCache,
+    /// `None` marks a removal.
+    pending: BTreeMap<String, Option<Vec<u8>>>,
+}
+
+impl<'a> OverlayCache<'a> {
+    pub(crate) fn new(base: &'a mut dyn MetadataCache) -> OverlayCache<'a> {
+        OverlayCache {
+            base,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// Writes what is pending; a failed write only loses a cache entry, which the next update
+    /// fetches again.
+    pub(crate) fn commit(self) {
+        for (name, v) in self.pending {
+            let _ = match v {
+                Some(b) => self.base.set(&name, &b),
+                None => self.base.remove(&name),
+            };
+        }
+    }
+}
+
+impl MetadataCache for OverlayCache<'_> {
+    fn get_sized(&self, name: &str, size: Option<u64>) -> std::result::Result<Vec<u8>, StoreError> {
+        match self.pending.get(name) {
+            Some(Some(b))
+                if b.len() as u64 > size.unwrap_or(notarius_tuf::store::MAX_DOWNLOAD_SIZE) =>
+            {
+                Err(StoreError::MaliciousServer)
+            }
+            Some(Some(b)) => Ok(b.clone()),
+            Some(None) => Err(StoreError::MetaNotFound {
+                resource: name.to_owned(),
+            }),
+            None => self.base.get_sized(name, size),
+        }
+    }
+    fn set(&mut self, name: &str, bytes: &[u8]) -> std::result::Result<(), StoreError> {
+        self.pending.insert(name.to_owned(), Some(bytes.to_vec()));
+        Ok(())
+    }
+    fn remove(&mut self, name: &str) -> std::result::Result<(), StoreError> {
+        self.pending.insert(name.to_owned(), None);
+        Ok(())
     }
 }
 

@@ -18,6 +18,8 @@ pub mod remote;
 mod repository;
 #[cfg(test)]
 mod repository_tests;
+mod rotate;
+mod signers;
 
 pub use error::{Error, Result, UnusableKey};
 pub use repository::{Published, Read, Repository};

@@ -12,23 +12,25 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use notarius_crypto::cert::root_certificate;
 use notarius_crypto::handle::KeyHandle;
-use notarius_crypto::keystore::KeyStoreError;
-use notarius_crypto::private::{Algorithm, PrivateKey};
+use notarius_crypto::private::Algorithm;
 use notarius_crypto::service::CryptoService;
 use notarius_tuf::builder::RepoBuilder;
 use notarius_tuf::keys::PublicKey;
 use notarius_tuf::metadata::{BaseRole, FileMeta};
 use notarius_tuf::repo::Repo;
 use notarius_tuf::role::{self, Gun};
-use notarius_tuf::sign::Signer;
 use notarius_tuf::store::{MetadataCache, NO_SIZE_LIMIT, StoreError};
 use notarius_tuf::time::{ROOT_EXPIRY, TARGETS_EXPIRY};
 use notarius_tuf::trust::TrustPinConfig;
 use notarius_tuf::update::{UpdateOptions, load_tuf_repo};
 
+use crate::cache::OverlayCache;
 use crate::changelist::{Change, StoredChange};
 use crate::error::{Error, Result};
 use crate::remote::Remote;
+use crate::signers::{HeldKey, Usable, held_signers};
+
+pub use crate::rotate::{Rotation, check_rotation};
 
 /// Parses a key as the server's `.key` endpoints return it (Go's JSON of a `TUFKey`).
 pub fn parse_server_key(role: &str, bytes: &[u8]) -> Result<PublicKey> {
@@ -38,7 +40,7 @@ pub fn parse_server_key(role: &str, bytes: &[u8]) -> Result<PublicKey> {
     })
 }
 
-fn single(name: &str, key: &PublicKey) -> BaseRole {
+pub(crate) fn single(name: &str, key: &PublicKey) -> BaseRole {
     BaseRole {
         name: name.to_owned(),
         keys: BTreeMap::from([(key.id().to_owned(), key.clone())]),
@@ -89,193 +91,9 @@ pub fn root_cert_key(pem: &[u8]) -> std::result::Result<PublicKey, String> {
         .ok_or_else(|| "certificate key type is not supported for root keys".to_owned())
 }
 
-fn go_time(now: DateTime<Utc>) -> time::OffsetDateTime {
+pub(crate) fn go_time(now: DateTime<Utc>) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(now.timestamp())
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-}
-
-/// A private key (in memory or on a token) presented under the public key its role lists (a
-/// root key under its certificate, any other key under itself).
-pub struct HeldKey {
-    pub key: KeyHandle,
-    pub public: PublicKey,
-}
-
-impl Signer for HeldKey {
-    fn public_key(&self) -> &PublicKey {
-        &self.public
-    }
-    fn sign(&self, msg: &[u8]) -> notarius_tuf::Result<(String, Vec<u8>)> {
-        self.key.sign(msg)
-    }
-}
-
-/// The keys of `role` that the caller holds, as signers. A key that cannot be had is left out
-/// (the threshold check then says what is missing), except when a hardware token that lists it
-/// fails: that is the error (SG-11).
-///
-/// A role none of whose keys could be used although one of them is here (a wrong passphrase,
-/// a damaged file) is an error that says so, rather than a signature quietly left out (Notary
-/// would then leave the snapshot to a server that does not hold its key, and say that).
-fn held_signers(cs: &mut CryptoService, role: &BaseRole) -> Result<Vec<Box<dyn Signer>>> {
-    let mut held: Vec<Box<dyn Signer>> = Vec::new();
-    let mut unusable = Vec::new();
-    for pk in role.keys.values() {
-        match cs.signing_key(pk.canonical_id()) {
-            Ok((key, _)) => {
-                log::debug!("signing {} with key {}", role.name, pk.canonical_id());
-                held.push(Box::new(HeldKey {
-                    key,
-                    public: pk.clone(),
-                }))
-            }
-            Err(e @ KeyStoreError::Token(_)) => return Err(e.into()),
-            Err(KeyStoreError::NotFound(_)) => {
-                log::debug!("key {} of {} is not here", pk.canonical_id(), role.name)
-            }
-            Err(e) => {
-                log::debug!(
-                    "key {} of {} cannot be used: {e}",
-                    pk.canonical_id(),
-                    role.name
-                );
-                unusable.push(unusable_key(cs, pk.canonical_id(), &e));
-            }
-        }
-    }
-    if held.is_empty() && !unusable.is_empty() && role.threshold > 0 {
-        return Err(Error::SigningKeysUnavailable {
-            role: role.name.clone(),
-            ids: role
-                .keys
-                .values()
-                .map(|k| k.canonical_id().to_owned())
-                .collect(),
-            unusable,
-        });
-    }
-    Ok(held)
-}
-
-fn unusable_key(cs: &CryptoService, id: &str, e: &KeyStoreError) -> crate::UnusableKey {
-    crate::UnusableKey {
-        id: id.to_owned(),
-        role: cs.get_key_info(id).map(|i| i.role).unwrap_or_default(),
-        why: e.to_string(),
-        passphrase: matches!(
-            e,
-            KeyStoreError::PasswordInvalid
-                | KeyStoreError::AttemptsExceeded
-                | KeyStoreError::GiveUp(_)
-        ),
-    }
-}
-
-/// Notary's `VerifyCanSign` predicate: a key this client holds and can open (the passphrase is
-/// asked for here, once, as Notary does before it edits). Keys that are here but cannot be
-/// opened are recorded for the error.
-struct Usable<'a> {
-    cs: std::cell::RefCell<&'a mut CryptoService>,
-    held: Vec<String>,
-    seen: std::cell::RefCell<BTreeMap<String, Option<crate::UnusableKey>>>,
-}
-
-impl<'a> Usable<'a> {
-    fn new(cs: &'a mut CryptoService) -> Result<Usable<'a>> {
-        let held = cs.list_all_keys()?.into_keys().collect();
-        Ok(Usable {
-            cs: std::cell::RefCell::new(cs),
-            held,
-            seen: Default::default(),
-        })
-    }
-
-    fn has(&self, id: &str) -> bool {
-        if !self.held.iter().any(|h| h == id) {
-            return false;
-        }
-        let mut seen = self.seen.borrow_mut();
-        seen.entry(id.to_owned())
-            .or_insert_with(|| {
-                let mut cs = self.cs.borrow_mut();
-                match cs.signing_key(id) {
-                    Ok(_) => None,
-                    Err(e) => Some(unusable_key(&cs, id, &e)),
-                }
-            })
-            .is_none()
-    }
-
-    /// Notary's `ErrNoKeys`, with what was found out about the keys that are here.
-    fn explain(&self, e: notarius_tuf::Error) -> Error {
-        match e {
-            notarius_tuf::Error::NoKeys(ids) => {
-                let seen = self.seen.borrow();
-                let unusable = ids
-                    .iter()
-                    .filter_map(|id| seen.get(id).cloned().flatten())
-                    .collect();
-                Error::SigningKeysUnavailable {
-                    role: String::new(),
-                    ids,
-                    unusable,
-                }
-            }
-            other => other.into(),
-        }
-    }
-}
-
-/// A cache whose writes wait in memory until [`commit`](Self::commit).
-pub(crate) struct OverlayCache<'a> {
-    base: &'a mut dyn MetadataCache,
-    /// `None` marks a removal.
-    pending: BTreeMap<String, Option<Vec<u8>>>,
-}
-
-impl<'a> OverlayCache<'a> {
-    pub(crate) fn new(base: &'a mut dyn MetadataCache) -> OverlayCache<'a> {
-        OverlayCache {
-            base,
-            pending: BTreeMap::new(),
-        }
-    }
-
-    /// Writes what is pending; a failed write only loses a cache entry, which the next update
-    /// fetches again.
-    pub(crate) fn commit(self) {
-        for (name, v) in self.pending {
-            let _ = match v {
-                Some(b) => self.base.set(&name, &b),
-                None => self.base.remove(&name),
-            };
-        }
-    }
-}
-
-impl MetadataCache for OverlayCache<'_> {
-    fn get_sized(&self, name: &str, size: Option<u64>) -> std::result::Result<Vec<u8>, StoreError> {
-        match self.pending.get(name) {
-            Some(Some(b))
-                if b.len() as u64 > size.unwrap_or(notarius_tuf::store::MAX_DOWNLOAD_SIZE) =>
-            {
-                Err(StoreError::MaliciousServer)
-            }
-            Some(Some(b)) => Ok(b.clone()),
-            Some(None) => Err(StoreError::MetaNotFound {
-                resource: name.to_owned(),
-            }),
-            None => self.base.get_sized(name, size),
-        }
-    }
-    fn set(&mut self, name: &str, bytes: &[u8]) -> std::result::Result<(), StoreError> {
-        self.pending.insert(name.to_owned(), Some(bytes.to_vec()));
-        Ok(())
-    }
-    fn remove(&mut self, name: &str) -> std::result::Result<(), StoreError> {
-        self.pending.insert(name.to_owned(), None);
-        Ok(())
-    }
 }
 
 /// The repository a publish starts from.
@@ -544,178 +362,6 @@ pub(crate) fn sign_and_upload<R: Remote>(
     );
     remote.set_multi(&files)?;
     Ok(files)
-}
-
-/// What `key rotate` asked for.
-#[derive(Default)]
-pub struct Rotation {
-    /// `root`, `targets`, `snapshot` or `timestamp`.
-    pub role: String,
-    /// `-r`: the server makes and holds the new key.
-    pub server_managed: bool,
-    /// `-k`: the new keys (already in the key store); none means one is made.
-    pub new_keys: Vec<PrivateKey>,
-    /// `-l`: how many earlier root versions' keys also sign a root rotation (-1: all).
-    pub legacy_versions: i64,
-}
-
-/// Notary's `RotateKey`: new keys for the role — the given ones, else one made here, or by the
-/// server when server-managed — put into root and published at once (only the rotation, not
-/// staged changes). Root keys are listed under new certificates (`pubKeysToCerts`); root
-/// rotations are signed by the old and the new root keys, and with `legacy_versions` also by
-/// the root keys of that many earlier root versions (`oldKeysForLegacyClientSupport`). A
-/// repository that exists only in the trust directory (made by `notary init`, never
-/// published) is published with the rotation, as Notary does. Returns warnings.
-pub(crate) fn rotate_key<R: Remote>(
-    remote: &mut R,
-    cache: &mut dyn MetadataCache,
-    gun: &Gun,
-    cs: &mut CryptoService,
-    rotation: &Rotation,
-    trust_pinning: &TrustPinConfig,
-    now: DateTime<Utc>,
-) -> Result<Vec<String>> {
-    let role_name = rotation.role.as_str();
-    check_rotation(role_name, rotation.server_managed)?;
-    // Notary asks the server for its new key before it updates (`pubKeyListForRotation`).
-    let server_key = if rotation.server_managed {
-        let bytes = remote.rotate_key(role_name).map_err(Error::RotateRemote)?;
-        Some(parse_server_key(role_name, &bytes)?)
-    } else {
-        None
-    };
-    let mut overlay = OverlayCache::new(cache);
-    let Loaded {
-        mut repo,
-        initial,
-        warnings,
-        ..
-    } = load_for_publish(
-        remote,
-        &mut overlay,
-        gun,
-        cs,
-        WhenNew::CacheOnly,
-        trust_pinning,
-        now,
-    )?;
-    let old_ids: Vec<String> = repo
-        .get_base_role(role_name)?
-        .keys
-        .values()
-        .map(|k| k.canonical_id().to_owned())
-        .collect();
-    let new_public: Vec<PublicKey> = if let Some(key) = server_key {
-        vec![key]
-    } else if !rotation.new_keys.is_empty() {
-        rotation
-            .new_keys
-            .iter()
-            .map(|k| public_for_role(k, role_name, gun, now))
-            .collect::<Result<_>>()?
-    } else if role_name == role::ROOT {
-        let key = PrivateKey::generate(Algorithm::Ecdsa)?;
-        cs.add_key(role::ROOT, "", &key)
-            .map_err(|e| Error::Rotate(format!("unable to generate key: {e}")))?;
-        vec![public_for_role(&key, role_name, gun, now)?]
-    } else {
-        vec![
-            cs.create(role_name, gun.as_str(), Algorithm::Ecdsa)
-                .map_err(|e| Error::Rotate(format!("unable to generate key: {e}")))?,
-        ]
-    };
-    let legacy = if initial {
-        Vec::new()
-    } else {
-        legacy_root_keys(remote, &repo, rotation.legacy_versions)?
-    };
-    repo.replace_base_keys(role_name, &new_public)?;
-    if role_name == role::TARGETS {
-        // The targets file must be signed by its new key.
-        repo.mark_dirty(role::TARGETS);
-    }
-    sign_and_upload(&mut repo, cs, remote, &legacy, initial, now)?;
-    overlay.commit();
-    // Notary's `RemoveBaseKeys`: a replaced key that no role lists any more is deleted, except
-    // root keys (they sign the next rotation). Notary deletes it before publishing; we wait for
-    // the publish to succeed.
-    if role_name != role::ROOT {
-        let still_used: Vec<String> = [role::ROOT, role::TARGETS, role::SNAPSHOT, role::TIMESTAMP]
-            .iter()
-            .filter_map(|r| repo.get_base_role(r).ok())
-            .flat_map(|r| r.keys.into_values())
-            .map(|k| k.canonical_id().to_owned())
-            .collect();
-        for id in old_ids.iter().filter(|id| !still_used.contains(id)) {
-            let _ = cs.remove_key(id);
-        }
-    }
-    Ok(warnings)
-}
-
-/// Notary's `checkRotationInput`.
-pub fn check_rotation(role_name: &str, server_managed: bool) -> Result<()> {
-    let remote_ok = matches!(role_name, role::TIMESTAMP | role::SNAPSHOT);
-    let local_ok = matches!(role_name, role::SNAPSHOT | role::TARGETS | role::ROOT);
-    let msg = if !(remote_ok || local_ok) {
-        format!("notary does not currently permit rotating the {role_name} key")
-    } else if server_managed && !remote_ok {
-        format!("notary does not permit the server managing the {role_name} key")
-    } else if !server_managed && !local_ok {
-        format!("notary does not permit the client managing the {role_name} key")
-    } else {
-        return Ok(());
-    };
-    Err(Error::Rotate(msg))
-}
-
-/// The key a role lists for `key`: for root a new certificate (`rootCertKey`), else the key.
-fn public_for_role(
-    key: &PrivateKey,
-    role_name: &str,
-    gun: &Gun,
-    now: DateTime<Utc>,
-) -> Result<PublicKey> {
-    if role_name == role::ROOT {
-        Ok(root_certificate(key, gun.as_str(), go_time(now))?)
-    } else {
-        Ok(key.public_key().clone())
-    }
-}
-
-/// Notary's `oldKeysForLegacyClientSupport`: the root keys of versions `current` down to
-/// `current - legacy_versions` (all with -1, never below 1), each fetched as `<v>.root.json`;
-/// a version the server cannot give is skipped, one that does not parse is an error. Nothing
-/// when the current root is version 1 or `legacy_versions` is 0.
-fn legacy_root_keys<R: Remote>(
-    remote: &mut R,
-    repo: &Repo,
-    legacy_versions: i64,
-) -> Result<Vec<PublicKey>> {
-    let prev = repo.root().map_or(0, |r| r.signed.version);
-    let oldest = if legacy_versions == -1 {
-        1
-    } else {
-        prev.saturating_sub(legacy_versions).max(1)
-    };
-    if prev <= 1 || oldest == prev {
-        return Ok(Vec::new());
-    }
-    let mut keys: BTreeMap<String, PublicKey> = BTreeMap::new();
-    let mut v = prev;
-    while v >= oldest {
-        let name = format!("{v}.{}", role::ROOT);
-        v -= 1;
-        let Ok(raw) = remote.get_sized(&name, None) else {
-            continue;
-        };
-        let env = notarius_tuf::metadata::Envelope::parse(role::ROOT, &raw)?;
-        let old: notarius_tuf::metadata::Root = env.decode(role::ROOT)?;
-        if let Ok(r) = old.base_role(role::ROOT) {
-            keys.extend(r.keys);
-        }
-    }
-    Ok(keys.into_values().collect())
 }
 
 /// Reads a target's hashes and length as `notary add` stages them.

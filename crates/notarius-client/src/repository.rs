@@ -13,9 +13,10 @@ use notarius_tuf::trust::TrustPinConfig;
 use notarius_tuf::update::{UpdateOptions, load_tuf_repo};
 
 use crate::cache::FileCache;
+use crate::cache::OverlayCache;
 use crate::changelist::FileChangelist;
 use crate::error::{Error, Result};
-use crate::publish::{self, OverlayCache, RootChoice, Rotation, WhenNew};
+use crate::publish::{self, RootChoice, Rotation, WhenNew};
 use crate::remote::Remote;
 
 /// The file where `init --rootkey/--rootcert` keeps its choice until the first publish.
@@ -184,7 +185,7 @@ impl<R: Remote> Repository<R> {
         now: DateTime<Utc>,
     ) -> Result<Vec<String>> {
         let mut cache = self.cache();
-        publish::rotate_key(
+        crate::rotate::rotate_key(
             &mut self.remote,
             &mut cache,
             &self.gun,

@@ -3,7 +3,6 @@
 //! authentication (anonymous for reads, with `NOTARY_AUTH` or a prompt for writes, and for a
 //! read the server refuses anonymously).
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
@@ -14,11 +13,13 @@ use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
 use zeroize::Zeroizing;
 
 use super::Remote;
-
-/// Notary reads at most this much of a key response.
-pub const MAX_KEY_SIZE: u64 = 256 << 10;
-/// And at most this much of an error body (TR-04).
-pub const MAX_ERROR_SIZE: u64 = 10 << 20;
+use super::response::{
+    MAX_ERROR_SIZE, MAX_KEY_SIZE, is_tls_trust_error, net, read_limited, read_ok,
+};
+use super::token::{
+    CredentialPrompt, Permission, decode_notary_auth, host_of, is_loopback, parse_challenge,
+    url_escape,
+};
 
 /// TLS material for the connection: a CA bundle to trust instead of the system roots, and a
 /// client certificate.
@@ -62,32 +63,8 @@ fn read_pem_certs(path: &Path) -> Result<Vec<Certificate<'static>>, RemoteSetupE
     Ok(certs)
 }
 
-/// What a command may do on the server, as Notary's transports ask for it in a token scope:
-/// `pull` (read-only), `push,pull` (publish), `*` (delete, key rotation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Permission {
-    ReadOnly,
-    #[default]
-    ReadWrite,
-    Admin,
-}
-
-impl Permission {
-    pub fn actions(self) -> &'static str {
-        match self {
-            Permission::ReadOnly => "pull",
-            Permission::ReadWrite => "push,pull",
-            Permission::Admin => "*",
-        }
-    }
-}
-
 /// Bytes of a token response read at most.
 const MAX_TOKEN_RESPONSE: u64 = 1 << 20;
-
-/// Asks the user for `user:password` when the token service wants credentials and
-/// `NOTARY_AUTH` has none (Notary's `passwordStore` prompt); `None` when there is no one to ask.
-pub type CredentialPrompt = Arc<dyn Fn() -> Option<Zeroizing<String>> + Send + Sync>;
 
 /// One GUN on one trust server. Clones share the connection pool, the ping's outcome and the
 /// token, so a clone can make a request on another thread.
@@ -390,50 +367,6 @@ impl HttpRemote {
     }
 }
 
-/// `user:password` from `NOTARY_AUTH` (base64), as Notary's `passwordStore` reads it.
-fn decode_notary_auth(b: &str) -> Option<Zeroizing<String>> {
-    use base64::Engine as _;
-    let raw = Zeroizing::new(
-        base64::engine::general_purpose::STANDARD
-            .decode(b.trim())
-            .ok(),
-    );
-    let Some(raw) = raw.as_ref() else {
-        log::error!("Could not base64-decode authentication string");
-        return None;
-    };
-    let s = std::str::from_utf8(raw).ok()?;
-    match s.find(':') {
-        Some(0) => {
-            log::error!("Authentication string with zero-length username");
-            None
-        }
-        Some(_) => Some(Zeroizing::new(s.trim_end().to_owned())),
-        None => {
-            log::error!("Malformatted authentication string; format must be <username>:<password>");
-            None
-        }
-    }
-}
-
-/// Whether `host[:port]` is this machine, where plain HTTP crosses no network.
-fn is_loopback(host_port: &str) -> bool {
-    let host = match host_port.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(rest),
-        None => host_port.rsplit_once(':').map_or(host_port, |(h, _)| h),
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// `host[:port]` of a URL.
-fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split('/').next().unwrap_or(rest)
-}
-
 impl Remote for HttpRemote {
     /// Asks for the server-held key of `role` on another thread, so that the server makes it
     /// while this one works; the next [`Remote::get_key`] for `role` takes the answer.
@@ -518,195 +451,6 @@ impl Remote for HttpRemote {
     }
 }
 
-/// `key="value"` pairs of a `Bearer …` challenge.
-fn parse_challenge(h: &str) -> Option<Vec<(String, String)>> {
-    let rest = h.get(7..)?;
-    let mut out = Vec::new();
-    let mut chars = rest.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-            chars.next();
-        }
-        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
-        if key.is_empty() {
-            break;
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => value.extend(chars.next()),
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-        } else {
-            value = chars.by_ref().take_while(|c| *c != ',').collect();
-        }
-        out.push((key.trim().to_ascii_lowercase(), value));
-    }
-    Some(out)
-}
-
-/// Percent-encodes a query value.
-fn url_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// A transport failure in words that say what happened and what to do (rustls' own text
-/// names a documentation page, not the cause).
-fn net(e: ureq::Error) -> StoreError {
-    use rustls::{CertificateError, Error as Tls};
-    let tls = |msg: String| StoreError::Network(format!("{TLS_TRUST_PREFIX}{msg}"));
-    match e {
-        ureq::Error::Rustls(Tls::InvalidCertificate(c)) => match c {
-            CertificateError::UnknownIssuer => tls(
-                "it is not signed by a CA this client trusts. Pass the CA certificate that signed it with --tlscacert (or remote_server.root_ca in the config file)".into(),
-            ),
-            CertificateError::Other(o) if o.to_string().contains("CaUsedAsEndEntity") => tls(
-                "it is a CA certificate (basicConstraints CA:TRUE, openssl's default for a self-signed certificate), which is not accepted as a server's own. Give the server a certificate with CA:FALSE signed by that CA (openssl req -x509 ... -addext basicConstraints=critical,CA:FALSE)".into(),
-            ),
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => tls(
-                "it is not issued for this host name. Use the name the certificate was issued for in -s".into(),
-            ),
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                tls("it has expired".into())
-            }
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                tls("it is not valid yet (check this machine's clock)".into())
-            }
-            other => tls(format!("{other:?}")),
-        },
-        ureq::Error::Io(io) if is_disconnect(&io) => StoreError::Closed(io.kind().to_string()),
-        // rustls' certificate errors reach ureq inside an I/O error.
-        ureq::Error::Io(io)
-            if io
-                .get_ref()
-                .and_then(|e| e.downcast_ref::<Tls>())
-                .is_some() =>
-        {
-            let inner = io.into_inner().expect("checked above");
-            match inner.downcast::<Tls>() {
-                Ok(tls_err) => net(ureq::Error::Rustls(*tls_err)),
-                Err(other) => StoreError::Network(other.to_string()),
-            }
-        }
-        other => StoreError::Network(other.to_string()),
-    }
-}
-
-/// How a failed certificate check starts, so the ping can tell it from being offline.
-const TLS_TRUST_PREFIX: &str = "the trust server's TLS certificate is not trusted: ";
-
-fn is_tls_trust_error(e: &StoreError) -> bool {
-    matches!(e, StoreError::Network(m) if m.starts_with(TLS_TRUST_PREFIX))
-}
-
-/// A connection the other side dropped (the server stopped, a proxy cut it).
-fn is_disconnect(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind as K;
-    matches!(
-        e.kind(),
-        K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
-    )
-}
-
-/// Reads a body of at most `limit` bytes; one byte more is Notary's `ErrMaliciousServer`.
-fn read_limited(
-    resp: &mut ureq::http::Response<ureq::Body>,
-    limit: u64,
-) -> Result<Vec<u8>, StoreError> {
-    if resp
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > limit)
-    {
-        return Err(StoreError::MaliciousServer);
-    }
-    let mut out = Vec::new();
-    resp.body_mut()
-        .as_reader()
-        .take(limit + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| {
-            if is_disconnect(&e) {
-                StoreError::Closed(e.kind().to_string())
-            } else {
-                StoreError::Network(e.to_string())
-            }
-        })?;
-    if out.len() as u64 > limit {
-        return Err(StoreError::MaliciousServer);
-    }
-    Ok(out)
-}
-
-/// Notary's `translateStatusToError`, then the body.
-fn read_ok(
-    mut resp: ureq::http::Response<ureq::Body>,
-    resource: &str,
-    limit: u64,
-) -> Result<Vec<u8>, StoreError> {
-    match resp.status().as_u16() {
-        200 => read_limited(&mut resp, limit),
-        404 => {
-            // A body read to its end hands the connection back for the next request (a new
-            // repository's first publish starts with a 404 for root.json).
-            let _ = read_limited(&mut resp, MAX_ERROR_SIZE);
-            Err(StoreError::MetaNotFound {
-                resource: resource.to_owned(),
-            })
-        }
-        400 => {
-            let body = read_limited(&mut resp, MAX_ERROR_SIZE).unwrap_or_default();
-            Err(StoreError::InvalidOperation(server_error_detail(&body)))
-        }
-        code => Err(StoreError::ServerUnavailable { code }),
-    }
-}
-
-/// The message Notary's client shows for a 400: a known validation error by name, else the
-/// error envelope's message.
-pub fn server_error_detail(body: &[u8]) -> String {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return String::new();
-    };
-    let Some(errs) = v["errors"].as_array() else {
-        return String::new();
-    };
-    if let [one] = errs.as_slice() {
-        let detail = &one["detail"];
-        let msg = detail["Error"]["Msg"]
-            .as_str()
-            .or_else(|| detail["Error"].as_str())
-            .unwrap_or_default();
-        let prefix = match detail["Name"].as_str() {
-            Some("ErrValidation") => "An error occurred during validation: ",
-            Some("ErrBadHierarchy") => "Metadata hierarchy is incomplete: ",
-            Some("ErrBadRoot") => "The root metadata is invalid: ",
-            Some("ErrBadTargets") => "The targets metadata is invalid: ",
-            Some("ErrBadSnapshot") => "The snapshot metadata is invalid: ",
-            _ => "",
-        };
-        if !prefix.is_empty() {
-            return format!("{prefix}{msg}");
-        }
-        return one["message"].as_str().unwrap_or_default().to_owned();
-    }
-    String::new()
-}
-
 impl RemoteStore for HttpRemote {
     fn get_sized(&mut self, name: &str, size: Option<u64>) -> Result<Vec<u8>, StoreError> {
         let url = self.meta_url(&format!("{name}.json"));
@@ -727,54 +471,6 @@ impl RemoteStore for HttpRemote {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn credentials_go_in_clear_only_to_this_machine() {
-        for h in ["127.0.0.1:5000", "localhost", "[::1]:443", "127.9.9.9"] {
-            assert!(is_loopback(h), "{h}");
-        }
-        for h in [
-            "10.0.0.1:5000",
-            "example.com",
-            "[2001:db8::1]:443",
-            "localhost.evil.com",
-        ] {
-            assert!(!is_loopback(h), "{h}");
-        }
-        assert_eq!(
-            host_of("https://auth.example:8443/token?x=1"),
-            "auth.example:8443"
-        );
-    }
-
-    #[test]
-    fn bearer_challenges_parse() {
-        let p = parse_challenge(
-            "Bearer realm=\"https://auth.example/token\",service=\"notary\",scope=\"repository:a/b:pull,push\",error=\"invalid_token\"",
-        )
-        .unwrap();
-        assert_eq!(
-            p,
-            vec![
-                ("realm".into(), "https://auth.example/token".into()),
-                ("service".into(), "notary".into()),
-                ("scope".into(), "repository:a/b:pull,push".into()),
-                ("error".into(), "invalid_token".into()),
-            ]
-        );
-        assert_eq!(url_escape("repository:a/b:*"), "repository%3Aa%2Fb%3A%2A");
-    }
-
-    #[test]
-    fn validation_errors_read_like_notarys() {
-        let body = br#"{"errors":[{"code":"INVALID_UPDATE","message":"Update sent by the client is invalid.","detail":{"Name":"ErrBadTargets","Error":{"Msg":"valid signatures did not meet threshold for targets"}}}]}"#;
-        assert_eq!(
-            server_error_detail(body),
-            "The targets metadata is invalid: valid signatures did not meet threshold for targets"
-        );
-        assert_eq!(server_error_detail(br#"{"errors":[{"code":"VERSION","message":"A newer version of metadata is already available."}]}"#), "A newer version of metadata is already available.");
-        assert_eq!(server_error_detail(b"not json"), "");
-    }
 
     #[test]
     fn refuses_urls_that_are_not_http() {

@@ -7,12 +7,13 @@
 
 mod http;
 mod memory;
+mod response;
+mod token;
 
-pub use http::{
-    HttpRemote, MAX_ERROR_SIZE, MAX_KEY_SIZE, Permission, RemoteSetupError, TlsFiles,
-    server_error_detail,
-};
+pub use http::{HttpRemote, RemoteSetupError, TlsFiles};
 pub use memory::MemoryRemote;
+pub use response::{MAX_ERROR_SIZE, MAX_KEY_SIZE, server_error_detail};
+pub use token::{CredentialPrompt, Permission};
 
 use notarius_tuf::store::{RemoteStore, StoreError};
 
