@@ -7,21 +7,14 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("could not read config file {path}: {msg}")]
-    Read { path: String, msg: String },
-    #[error("invalid config: {0}")]
-    Invalid(String),
-}
+pub use notarius_service::config::ConfigError;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ServerSection {
     pub http_addr: String,
-    pub tls_cert_file: String,
-    pub tls_key_file: String,
-    pub client_ca_file: String,
+    #[serde(flatten)]
+    pub tls: notarius_service::config::ServerTls,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -96,9 +89,9 @@ pub struct Config {
 /// Keys an environment variable may override, as viper binds them.
 const ENV_KEYS: &[&str] = &[
     "server.http_addr",
-    "server.tls_cert_file",
-    "server.tls_key_file",
-    "server.client_ca_file",
+    "server.tls.tls_cert_file",
+    "server.tls.tls_key_file",
+    "server.tls.client_ca_file",
     "trust_service.type",
     "trust_service.hostname",
     "trust_service.port",
@@ -114,28 +107,12 @@ const ENV_KEYS: &[&str] = &[
     "caching.max_age.consistent_metadata",
 ];
 
-/// Sets `dotted` in `v` to `value` (a number when it reads as one, as viper would cast it).
-fn set_path(v: &mut Value, dotted: &str, value: &str) {
-    let mut cur = v;
-    let parts: Vec<&str> = dotted.split('.').collect();
-    for (i, p) in parts.iter().enumerate() {
-        if !cur.is_object() {
-            *cur = Value::Object(Default::default());
-        }
-        let obj = cur.as_object_mut().expect("object");
-        if i + 1 == parts.len() {
-            let val = match value.parse::<i64>() {
-                Ok(n) if dotted.starts_with("caching.") => Value::from(n),
-                _ => Value::String(value.to_owned()),
-            };
-            obj.insert((*p).to_owned(), val);
-            return;
-        }
-        cur = obj.entry((*p).to_owned()).or_insert(Value::Null);
-    }
-}
-
 impl Config {
+    /// Reads and parses the config file at `path` (overrides from the process environment).
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        notarius_service::config::load(path, |t, b, e| Config::parse(t, b, e))
+    }
+
     /// Parses a notary-server config, applies `env` overrides, and resolves relative paths
     /// against `base_dir`.
     pub fn parse(
@@ -143,49 +120,34 @@ impl Config {
         base_dir: &Path,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let mut v: Value =
-            serde_json::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        if !v.is_object() {
-            return Err(ConfigError::Invalid(
-                "the config must be a JSON object".into(),
-            ));
-        }
-        for key in ENV_KEYS {
-            let var = format!("NOTARY_SERVER_{}", key.replace('.', "_").to_uppercase());
-            if let Some(val) = env(&var) {
-                set_path(&mut v, key, &val);
-            }
-        }
+        let v = notarius_service::config::parse_with_env(
+            text,
+            "NOTARY_SERVER",
+            ENV_KEYS,
+            &["caching"],
+            env,
+        )?;
         let mut c: Config =
             serde_json::from_value(v).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         c.base_dir = base_dir.to_owned();
-        let rel = |p: &mut String| {
-            if !p.is_empty() && Path::new(p.as_str()).is_relative() {
-                *p = base_dir.join(&*p).display().to_string();
-            }
-        };
-        rel(&mut c.server.tls_cert_file);
-        rel(&mut c.server.tls_key_file);
-        rel(&mut c.server.client_ca_file);
-        rel(&mut c.trust_service.tls_ca_file);
-        rel(&mut c.trust_service.tls_client_cert);
-        rel(&mut c.trust_service.tls_client_key);
-        if matches!(c.storage.backend.as_str(), "sqlite3" | "sqlite")
-            && !c.storage.db_url.starts_with("sqlite:")
-        {
-            rel(&mut c.storage.db_url);
+        // The signer's TLS files (trust_service.type remote).
+        let t = &mut c.trust_service;
+        for p in [
+            &mut t.tls_ca_file,
+            &mut t.tls_client_cert,
+            &mut t.tls_client_key,
+        ] {
+            notarius_service::config::resolve(base_dir, p);
         }
+        let (tls, storage) = (&mut c.server.tls, &mut c.storage);
+        notarius_service::config::resolve_common(
+            base_dir,
+            tls,
+            &storage.backend,
+            &mut storage.db_url,
+        );
         c.check()?;
         Ok(c)
-    }
-
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: path.display().to_string(),
-            msg: e.to_string(),
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        Config::parse(&text, base, |k| std::env::var(k).ok())
     }
 
     /// The defaults with no file: loopback, SQLite in `data_dir`, the built-in signer, and TLS
@@ -220,9 +182,10 @@ impl Config {
                 "server.http_addr is required (e.g. \":4443\")".into(),
             ));
         }
-        if self.server.tls_cert_file.is_empty() != self.server.tls_key_file.is_empty() {
+        if self.server.tls.tls_cert_file.is_empty() != self.server.tls.tls_key_file.is_empty() {
             return Err(ConfigError::Invalid(
-                "server.tls_cert_file and server.tls_key_file must be given together".into(),
+                "server.tls.tls_cert_file and server.tls.tls_key_file must be given together"
+                    .into(),
             ));
         }
         match self.trust_service.kind.as_str() {
@@ -315,14 +278,14 @@ impl Config {
     }
 
     pub fn tls_files(&self) -> Option<(PathBuf, PathBuf, Option<PathBuf>)> {
-        if self.server.tls_cert_file.is_empty() {
+        if self.server.tls.tls_cert_file.is_empty() {
             return None;
         }
         Some((
-            PathBuf::from(&self.server.tls_cert_file),
-            PathBuf::from(&self.server.tls_key_file),
-            (!self.server.client_ca_file.is_empty())
-                .then(|| PathBuf::from(&self.server.client_ca_file)),
+            PathBuf::from(&self.server.tls.tls_cert_file),
+            PathBuf::from(&self.server.tls.tls_key_file),
+            (!self.server.tls.client_ca_file.is_empty())
+                .then(|| PathBuf::from(&self.server.tls.client_ca_file)),
         ))
     }
 }
@@ -348,7 +311,10 @@ mod tests {
     #[test]
     fn notarys_own_example_config_loads() {
         let c = Config::parse(NOTARY_EXAMPLE, Path::new("/etc/notary"), |_| None).unwrap();
-        assert_eq!(c.server.tls_cert_file, "/etc/notary/./notary-server.crt");
+        assert_eq!(
+            c.server.tls.tls_cert_file,
+            "/etc/notary/./notary-server.crt"
+        );
         assert_eq!(c.trust_service.kind, "remote");
         assert_eq!(c.trust_service.port, Value::String("7899".into()));
         assert_eq!(c.storage.backend, "mysql");

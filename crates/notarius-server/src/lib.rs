@@ -45,8 +45,8 @@ pub enum StartError {
     Auth(#[from] auth::AuthConfigError),
     #[error("storage: {0}")]
     Storage(#[from] storage::StorageError),
-    #[error("could not listen on {addr}: {msg}")]
-    Listen { addr: String, msg: String },
+    #[error(transparent)]
+    Listen(#[from] notarius_service::serve::BindError),
     #[error("{0}")]
     Unsupported(String),
     #[error("{path}: {msg}")]
@@ -73,16 +73,12 @@ pub struct Running {
     pub url: String,
     /// The CA a client should trust, when the certificate was generated.
     pub ca_cert: Option<PathBuf>,
-    shutdown: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-    store: Arc<storage::Store>,
+    serving: notarius_service::serve::Serving,
 }
 
 impl Running {
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
-        let _ = self.task.await;
-        self.store.close().await;
+        self.serving.stop().await;
     }
 }
 
@@ -156,12 +152,12 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
         }
     };
     let mut ca_cert = None;
-    if cfg.server.tls_cert_file.is_empty()
+    if cfg.server.tls.tls_cert_file.is_empty()
         && let Some(dir) = &opts.data_dir
     {
         let g = tls::ensure_generated(&dir.join("tls"))?;
-        cfg.server.tls_cert_file = g.cert.display().to_string();
-        cfg.server.tls_key_file = g.key.display().to_string();
+        cfg.server.tls.tls_cert_file = g.cert.display().to_string();
+        cfg.server.tls.tls_key_file = g.key.display().to_string();
         ca_cert = Some(g.ca_cert);
     }
     let tls_config = match cfg.tls_files() {
@@ -206,16 +202,7 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
     });
 
     let addr = cfg.listen_addr();
-    let listener = TcpListener::bind(&addr)
-        .await
-        .map_err(|e| StartError::Listen {
-            addr: addr.clone(),
-            msg: e.to_string(),
-        })?;
-    let local = listener.local_addr().map_err(|e| StartError::Listen {
-        addr: addr.clone(),
-        msg: e.to_string(),
-    })?;
+    let (listener, local) = notarius_service::serve::bind(&addr).await?;
     let scheme = if tls_config.is_some() {
         "https"
     } else {
@@ -228,15 +215,13 @@ pub async fn start(mut cfg: Config, opts: StartOptions) -> Result<Running, Start
     };
     let url = format!("{scheme}://{host}:{}", local.port());
 
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(serve(listener, tls_config, state, rx));
+    let serving =
+        notarius_service::serve::Serving::spawn(|rx| serve(listener, tls_config, state, rx));
     Ok(Running {
         addr: local,
         url,
         ca_cert,
-        shutdown: tx,
-        task,
-        store,
+        serving: serving.then(move || async move { store.close().await }),
     })
 }
 
@@ -244,61 +229,31 @@ async fn serve(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     app: Arc<app::App>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
-    let mut conns = tokio::task::JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            _ = stop.changed() => break,
-            a = listener.accept() => a,
-        };
-        let Ok((tcp, _peer)) = accepted else {
-            // Out of descriptors and the like: back off instead of spinning.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
+    let stop_conns = stop.clone();
+    notarius_service::serve::accept_loop(listener, tls, stop, move |conn, _peer| {
         let app = app.clone();
-        let svc = hyper::service::service_fn(move |req| {
-            let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(app::dispatch(app, req).await) }
-        });
-        let mut stop = stop.clone();
-        conns.spawn(async move {
+        let mut stop = stop_conns.clone();
+        async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, std::convert::Infallible>(app::dispatch(app, req).await) }
+            });
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             builder
                 .http1()
                 .timer(TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(30));
-            match acceptor {
-                Some(acc) => {
-                    let Ok(Ok(tls)) =
-                        tokio::time::timeout(Duration::from_secs(10), acc.accept(tcp)).await
-                    else {
-                        return;
-                    };
-                    let conn = builder.serve_connection(TokioIo::new(tls), svc);
-                    tokio::pin!(conn);
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = stop.changed() => {}
-                    }
-                }
-                None => {
-                    let conn = builder.serve_connection(TokioIo::new(tcp), svc);
-                    tokio::pin!(conn);
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = stop.changed() => {}
-                    }
-                }
+            let conn = builder.serve_connection(TokioIo::new(conn), svc);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {}
             }
-        });
-        while conns.try_join_next().is_some() {}
-    }
-    conns.shutdown().await;
+        }
+    })
+    .await;
 }
 
 /// The data directory on embedded defaults: `$NOTARIUS_DATA_DIR`, else

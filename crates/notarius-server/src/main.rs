@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use notarius_server::{Config, StartOptions, start};
+use notarius_service::flags::GoFlags;
 
 const USAGE: &str =
     "usage: notarius-server [-config FILE] [-data-dir DIR] [-logf json|logfmt] [-debug] [-version]
@@ -12,6 +13,13 @@ Without -config it runs on embedded defaults: 127.0.0.1:4443, SQLite and a gener
 certificate in the data directory ($NOTARIUS_DATA_DIR or ~/.notarius/server), and the built-in
 signing service. -config takes a notary-server JSON config file as it is.";
 
+const PROGRAM: notarius_service::flags::Program = notarius_service::flags::Program {
+    name: "notarius-server",
+    version: env!("CARGO_PKG_VERSION"),
+    usage: USAGE,
+};
+
+#[derive(Default)]
 struct Args {
     config: Option<PathBuf>,
     data_dir: Option<PathBuf>,
@@ -19,56 +27,22 @@ struct Args {
 }
 
 fn parse_args() -> anyhow::Result<Option<Args>> {
-    let mut a = Args {
-        config: None,
-        data_dir: None,
-        addr: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        // Go's flag package: one or two dashes, `-name value` or `-name=value`.
-        let trimmed = arg.trim_start_matches('-');
-        let (name, inline) = match trimmed.split_once('=') {
-            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
-            None => (trimmed.to_owned(), None),
-        };
-        let mut value = |what: &str| -> anyhow::Result<String> {
-            match inline.clone() {
-                Some(v) => Ok(v),
-                None => it
-                    .next()
-                    .with_context(|| format!("flag needs an argument: -{what}")),
-            }
-        };
-        match name.as_str() {
-            "config" => a.config = Some(value("config")?.into()),
-            "data-dir" => a.data_dir = Some(value("data-dir")?.into()),
-            "http-addr" => a.addr = Some(value("http-addr")?),
+    let mut a = Args::default();
+    let mut flags = GoFlags::from_env();
+    while let Some(flag) = flags.next_flag() {
+        match flag.name.as_str() {
+            "config" => a.config = Some(flags.value(&flag)?.into()),
+            "data-dir" => a.data_dir = Some(flags.value(&flag)?.into()),
+            "http-addr" => a.addr = Some(flags.value(&flag)?),
             "logf" => {
-                value("logf")?;
+                flags.value(&flag)?;
             }
             "debug" | "bootstrap" => {}
-            "version" => {
-                println!("notarius-server {}", env!("CARGO_PKG_VERSION"));
-                return Ok(None);
-            }
-            "h" | "help" => {
-                println!("{USAGE}");
-                return Ok(None);
-            }
-            other => anyhow::bail!("flag provided but not defined: -{other}\n{USAGE}"),
+            other if PROGRAM.common(other)? => return Ok(None),
+            _ => {}
         }
     }
     Ok(Some(a))
-}
-
-fn log_level(level: &str) -> tracing::Level {
-    match level {
-        "debug" => tracing::Level::DEBUG,
-        "info" => tracing::Level::INFO,
-        "warn" | "warning" => tracing::Level::WARN,
-        _ => tracing::Level::ERROR,
-    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -119,10 +93,7 @@ async fn serve_main() -> anyhow::Result<()> {
     if let Some(a) = args.addr {
         cfg.server.http_addr = a;
     }
-    tracing_subscriber::fmt()
-        .with_max_level(log_level(&cfg.logging.level))
-        .with_writer(std::io::stderr)
-        .init();
+    notarius_service::logging::init(&cfg.logging.level);
     let embedded = args.config.is_none();
     let running = start(
         cfg,
@@ -141,18 +112,7 @@ async fn serve_main() -> anyhow::Result<()> {
             ca.display()
         );
     }
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
+    notarius_service::logging::shutdown_signal().await;
     running.shutdown().await;
     Ok(())
 }

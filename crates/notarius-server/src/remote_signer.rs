@@ -9,10 +9,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use notarius_signer::client::{self, HealthClient, KeyManagementClient, SignerClient};
-use notarius_signer::proto;
-use notarius_signer::proto::health::HealthCheckRequest;
-use notarius_signer::proto::health::health_check_response::ServingStatus;
+use notarius_signer_api::client::{self, HealthClient, KeyManagementClient, SignerClient};
+use notarius_signer_api::proto;
+use notarius_signer_api::proto::health::HealthCheckRequest;
+use notarius_signer_api::proto::health::health_check_response::ServingStatus;
 use notarius_tuf::keys::{KeyType, PublicKey};
 use notarius_tuf::sign::Signer;
 use tonic::transport::Channel;
@@ -217,7 +217,7 @@ impl TrustService for RemoteSigner {
 
     fn health(&self) -> BoxFuture<'_, Result<(), SignerError>> {
         Box::pin(async move {
-            for service in notarius_signer::service::HEALTH_SERVICES[1..].iter() {
+            for service in notarius_signer_api::HEALTH_SERVICES[1..].iter() {
                 let mut hc = HealthClient::new(self.channel.clone());
                 let mut req = tonic::Request::new(HealthCheckRequest {
                     service: (*service).to_owned(),

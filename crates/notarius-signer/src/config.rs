@@ -2,29 +2,21 @@
 //! `NOTARY_SIGNER_<SECTION>_<KEY>` environment overrides, `NOTARY_SIGNER_DEFAULT_ALIAS` as the
 //! old spelling of `storage.default_alias`.
 //!
-//! Stricter than Notary: TLS with client certificates is mandatory (`server.client_ca_file` is
+//! Stricter than Notary: TLS with client certificates is mandatory (`server.tls.client_ca_file` is
 //! required, Notary serves without client authentication when it is missing).
 
 use std::path::Path;
 
 use serde::Deserialize;
-use serde_json::Value;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("could not read config file {path}: {msg}")]
-    Read { path: String, msg: String },
-    #[error("invalid config: {0}")]
-    Invalid(String),
-}
+pub use notarius_service::config::ConfigError;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ServerSection {
     pub grpc_addr: String,
-    pub tls_cert_file: String,
-    pub tls_key_file: String,
-    pub client_ca_file: String,
+    #[serde(flatten)]
+    pub tls: notarius_service::config::ServerTls,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -52,9 +44,9 @@ pub struct Config {
 
 const ENV_KEYS: &[&str] = &[
     "server.grpc_addr",
-    "server.tls_cert_file",
-    "server.tls_key_file",
-    "server.client_ca_file",
+    "server.tls.tls_cert_file",
+    "server.tls.tls_key_file",
+    "server.tls.client_ca_file",
     "storage.backend",
     "storage.db_url",
     "storage.default_alias",
@@ -70,33 +62,18 @@ pub fn passphrase_env(alias: &str) -> String {
 }
 
 impl Config {
+    /// Reads and parses the config file at `path` (overrides from the process environment).
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        notarius_service::config::load(path, |t, b, e| Config::parse(t, b, e))
+    }
+
     pub fn parse(
         text: &str,
         base_dir: &Path,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let mut v: Value =
-            serde_json::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        let Some(obj) = v.as_object_mut() else {
-            return Err(ConfigError::Invalid(
-                "the config must be a JSON object".into(),
-            ));
-        };
-        for key in ENV_KEYS {
-            let var = format!("NOTARY_SIGNER_{}", key.replace('.', "_").to_uppercase());
-            if let Some(val) = env(&var) {
-                let (section, name) = key.split_once('.').expect("dotted");
-                let s = obj
-                    .entry(section.to_owned())
-                    .or_insert_with(|| Value::Object(Default::default()));
-                if !s.is_object() {
-                    *s = Value::Object(Default::default());
-                }
-                s.as_object_mut()
-                    .expect("object")
-                    .insert(name.to_owned(), Value::String(val));
-            }
-        }
+        let v =
+            notarius_service::config::parse_with_env(text, "NOTARY_SIGNER", ENV_KEYS, &[], &env)?;
         let mut c: Config =
             serde_json::from_value(v).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if c.storage.default_alias.is_empty()
@@ -110,30 +87,15 @@ impl Config {
                 c.storage.db_url = DEFAULT_SQLITE_FILE.into();
             }
         }
-        let rel = |p: &mut String| {
-            if !p.is_empty() && Path::new(p.as_str()).is_relative() {
-                *p = base_dir.join(&*p).display().to_string();
-            }
-        };
-        rel(&mut c.server.tls_cert_file);
-        rel(&mut c.server.tls_key_file);
-        rel(&mut c.server.client_ca_file);
-        if matches!(c.storage.backend.as_str(), "sqlite3" | "sqlite")
-            && !c.storage.db_url.starts_with("sqlite:")
-        {
-            rel(&mut c.storage.db_url);
-        }
+        let (tls, storage) = (&mut c.server.tls, &mut c.storage);
+        notarius_service::config::resolve_common(
+            base_dir,
+            tls,
+            &storage.backend,
+            &mut storage.db_url,
+        );
         c.check()?;
         Ok(c)
-    }
-
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: path.display().to_string(),
-            msg: e.to_string(),
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        Config::parse(&text, base, |k| std::env::var(k).ok())
     }
 
     fn check(&self) -> Result<(), ConfigError> {
@@ -143,14 +105,14 @@ impl Config {
                 "grpc listen address required for server (server.grpc_addr, e.g. \":7899\")",
             );
         }
-        if self.server.tls_cert_file.is_empty() || self.server.tls_key_file.is_empty() {
+        if self.server.tls.tls_cert_file.is_empty() || self.server.tls.tls_key_file.is_empty() {
             return bad(
-                "unable to set up TLS: server.tls_cert_file and server.tls_key_file are required",
+                "unable to set up TLS: server.tls.tls_cert_file and server.tls.tls_key_file are required",
             );
         }
-        if self.server.client_ca_file.is_empty() {
+        if self.server.tls.client_ca_file.is_empty() {
             return bad(
-                "server.client_ca_file is required: notarius-signer only serves clients with a \
+                "server.tls.client_ca_file is required: notarius-signer only serves clients with a \
                  certificate from that CA (notary-server's trust_service.tls_client_cert)",
             );
         }
@@ -177,12 +139,7 @@ impl Config {
 
     /// `:7899` means every interface, as in Go.
     pub fn listen_addr(&self) -> String {
-        let a = &self.server.grpc_addr;
-        if a.starts_with(':') {
-            format!("0.0.0.0{a}")
-        } else {
-            a.clone()
-        }
+        notarius_service::config::listen_addr(&self.server.grpc_addr)
     }
 }
 
@@ -204,8 +161,14 @@ mod tests {
     #[test]
     fn notarys_example_loads() {
         let c = Config::parse(NOTARY_EXAMPLE, Path::new("/etc/notary"), |_| None).unwrap();
-        assert_eq!(c.server.tls_cert_file, "/etc/notary/./notary-signer.crt");
-        assert_eq!(c.server.client_ca_file, "/etc/notary/./notary-server.crt");
+        assert_eq!(
+            c.server.tls.tls_cert_file,
+            "/etc/notary/./notary-signer.crt"
+        );
+        assert_eq!(
+            c.server.tls.client_ca_file,
+            "/etc/notary/./notary-server.crt"
+        );
         assert_eq!(c.storage.default_alias, "timestamp_1");
         assert_eq!(c.listen_addr(), "0.0.0.0:7899");
         assert_eq!(passphrase_env("timestamp_1"), "NOTARY_SIGNER_TIMESTAMP_1");

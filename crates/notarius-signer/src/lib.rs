@@ -9,7 +9,6 @@
 //! Layers: [`config`], [`jwe`] (the at-rest format), [`storage`] (SQL), [`keys`] (create,
 //! decrypt-and-cache, sign), [`service`] (the gRPC handlers), [`tls`], and [`start`].
 
-pub mod client;
 pub mod config;
 pub mod jwe;
 pub mod keys;
@@ -21,12 +20,7 @@ pub mod tls;
 /// Code generated from Notary's `proto/signer.proto` (package `proto`) and gRPC's health
 /// protocol (`grpc.health.v1`).
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
-pub mod proto {
-    tonic::include_proto!("proto");
-    pub mod health {
-        tonic::include_proto!("grpc.health.v1");
-    }
-}
+pub use notarius_signer_api::{client, proto};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -52,8 +46,8 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error("storage: {0}")]
     Storage(#[from] storage::StorageError),
-    #[error("grpc server failed to listen on {addr}: {msg}")]
-    Listen { addr: String, msg: String },
+    #[error(transparent)]
+    Listen(#[from] notarius_service::serve::BindError),
     #[error("{0}")]
     Passphrase(String),
 }
@@ -61,16 +55,12 @@ pub enum StartError {
 /// A running signer; [`Running::shutdown`] stops it.
 pub struct Running {
     pub addr: SocketAddr,
-    shutdown: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-    store: Arc<storage::Store>,
+    serving: notarius_service::serve::Serving,
 }
 
 impl Running {
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
-        let _ = self.task.await;
-        self.store.close().await;
+        self.serving.stop().await;
     }
 }
 
@@ -100,32 +90,22 @@ fn key_source(cfg: &Config, passphrases: Passphrases) -> Result<(String, Passphr
 /// Opens storage and the listener, and serves until shut down.
 pub async fn start(cfg: &Config, passphrases: Passphrases) -> Result<Running, StartError> {
     let tls_config = Arc::new(tls::server_config(
-        cfg.server.tls_cert_file.as_ref(),
-        cfg.server.tls_key_file.as_ref(),
-        cfg.server.client_ca_file.as_ref(),
+        cfg.server.tls.tls_cert_file.as_ref(),
+        cfg.server.tls.tls_key_file.as_ref(),
+        cfg.server.tls.client_ca_file.as_ref(),
     )?);
     let (alias, passphrases) = key_source(cfg, passphrases)?;
     let store = Arc::new(storage::Store::connect(&cfg.storage.backend, &cfg.storage.db_url).await?);
     let keys = Arc::new(keys::KeyService::new(store.clone(), alias, passphrases));
 
     let addr = cfg.listen_addr();
-    let listener = TcpListener::bind(&addr)
-        .await
-        .map_err(|e| StartError::Listen {
-            addr: addr.clone(),
-            msg: e.to_string(),
-        })?;
-    let local = listener.local_addr().map_err(|e| StartError::Listen {
-        addr: addr.clone(),
-        msg: e.to_string(),
-    })?;
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(serve(listener, tls_config, service::Api { keys }, rx));
+    let (listener, local) = notarius_service::serve::bind(&addr).await?;
+    let serving = notarius_service::serve::Serving::spawn(|rx| {
+        serve(listener, tls_config, service::Api { keys }, rx)
+    });
     Ok(Running {
         addr: local,
-        shutdown: tx,
-        task,
-        store,
+        serving: serving.then(move || async move { store.close().await }),
     })
 }
 
@@ -143,36 +123,22 @@ async fn serve(
     use proto::key_management_server::KeyManagementServer;
     use proto::signer_server::SignerServer;
 
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let (conn_tx, conn_rx) = tokio::sync::mpsc::channel::<std::io::Result<TlsConn>>(64);
-    let mut accept_stop = stop.clone();
-    let accept = tokio::spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                _ = accept_stop.changed() => break,
-                a = listener.accept() => a,
-            };
-            let Ok((tcp, peer)) = accepted else {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            };
-            let _ = tcp.set_nodelay(true);
-            let acceptor = acceptor.clone();
+    // Handshakes done (client certificate checked) in the shared accept loop; tonic gets
+    // only connections that passed.
+    let accept = tokio::spawn(notarius_service::serve::accept_loop(
+        listener,
+        Some(tls),
+        stop.clone(),
+        move |conn, _peer| {
             let conn_tx = conn_tx.clone();
-            tokio::spawn(async move {
-                match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                    Ok(Ok(tls)) => {
-                        let _ = conn_tx.send(Ok(tls)).await;
-                    }
-                    Ok(Err(e)) => {
-                        tracing::warn!(%peer, error = %e, "TLS handshake refused; connection closed");
-                    }
-                    Err(_) => tracing::warn!(%peer, "TLS handshake timed out; connection closed"),
+            async move {
+                if let notarius_service::serve::Conn::Tls(tls) = conn {
+                    let _ = conn_tx.send(Ok(*tls)).await;
                 }
-            });
-        }
-    });
-
+            }
+        },
+    ));
     let result = tonic::transport::Server::builder()
         .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
         .timeout(Duration::from_secs(60))

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use notarius_service::flags::GoFlags;
 use notarius_signer::{Config, Passphrases, keys, protect, start, storage};
 
 const USAGE: &str =
@@ -11,7 +12,7 @@ const USAGE: &str =
        notarius-signer -config FILE -reencrypt NEW_ALIAS
 
 -config takes a notary-signer JSON config file as it is. Mutual TLS is mandatory:
-server.tls_cert_file, server.tls_key_file and server.client_ca_file must be set. The passphrase
+server.tls.tls_cert_file, server.tls.tls_key_file and server.tls.client_ca_file must be set. The passphrase
 of storage.default_alias is read from NOTARY_SIGNER_<ALIAS>.
 
 -reencrypt NEW_ALIAS re-encrypts every stored key under the passphrase in
@@ -20,6 +21,13 @@ all in one transaction, then exits; set storage.default_alias to NEW_ALIAS after
 -bootstrap creates the private_keys table if it is missing, then exits.
 -debug keeps the process dumpable (for a debugger); without it the process is non-dumpable.";
 
+const PROGRAM: notarius_service::flags::Program = notarius_service::flags::Program {
+    name: "notarius-signer",
+    version: env!("CARGO_PKG_VERSION"),
+    usage: USAGE,
+};
+
+#[derive(Default)]
 struct Args {
     config: Option<PathBuf>,
     debug: bool,
@@ -28,68 +36,26 @@ struct Args {
 }
 
 fn parse_args() -> anyhow::Result<Option<Args>> {
-    let mut a = Args {
-        config: None,
-        debug: false,
-        bootstrap: false,
-        reencrypt: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        // Go's flag package: one or two dashes, `-name value` or `-name=value`.
-        let trimmed = arg.trim_start_matches('-');
-        let (name, inline) = match trimmed.split_once('=') {
-            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
-            None => (trimmed.to_owned(), None),
-        };
-        let mut value = |what: &str| -> anyhow::Result<String> {
-            match inline.clone() {
-                Some(v) => Ok(v),
-                None => it
-                    .next()
-                    .with_context(|| format!("flag needs an argument: -{what}")),
-            }
-        };
-        let boolean = |v: Option<String>| -> anyhow::Result<bool> {
-            match v.as_deref() {
-                None | Some("true") | Some("1") => Ok(true),
-                Some("false") | Some("0") => Ok(false),
-                Some(o) => anyhow::bail!("invalid boolean value {o:?}"),
-            }
-        };
-        match name.as_str() {
-            "config" => a.config = Some(value("config")?.into()),
+    let mut a = Args::default();
+    let mut flags = GoFlags::from_env();
+    while let Some(flag) = flags.next_flag() {
+        match flag.name.as_str() {
+            "config" => a.config = Some(flags.value(&flag)?.into()),
             "logf" => {
-                let f = value("logf")?;
+                let f = flags.value(&flag)?;
                 anyhow::ensure!(
                     f == "json" || f == "logfmt",
                     "Only 'json' and 'logfmt' are supported log formats, not {f:?}"
                 );
             }
-            "debug" => a.debug = boolean(inline.clone())?,
-            "bootstrap" => a.bootstrap = boolean(inline.clone())?,
-            "reencrypt" => a.reencrypt = Some(value("reencrypt")?),
-            "version" => {
-                println!("notarius-signer {}", env!("CARGO_PKG_VERSION"));
-                return Ok(None);
-            }
-            "h" | "help" => {
-                println!("{USAGE}");
-                return Ok(None);
-            }
-            other => anyhow::bail!("flag provided but not defined: -{other}\n{USAGE}"),
+            "debug" => a.debug = GoFlags::boolean(&flag)?,
+            "bootstrap" => a.bootstrap = GoFlags::boolean(&flag)?,
+            "reencrypt" => a.reencrypt = Some(flags.value(&flag)?),
+            other if PROGRAM.common(other)? => return Ok(None),
+            _ => {}
         }
     }
     Ok(Some(a))
-}
-
-fn log_level(level: &str) -> tracing::Level {
-    match level {
-        "debug" => tracing::Level::DEBUG,
-        "info" => tracing::Level::INFO,
-        "warn" | "warning" => tracing::Level::WARN,
-        _ => tracing::Level::ERROR,
-    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -105,11 +71,7 @@ fn main() -> anyhow::Result<()> {
         .clone()
         .with_context(|| format!("-config FILE is required\n{USAGE}"))?;
     let cfg = Config::load(&path)?;
-    tracing_subscriber::fmt()
-        .with_max_level(log_level(&cfg.logging.level))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    notarius_service::logging::init(&cfg.logging.level);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -136,18 +98,7 @@ async fn run(args: Args, cfg: Config) -> anyhow::Result<()> {
         .await
         .context("notarius-signer could not start")?;
     eprintln!("notarius-signer listening on {}", running.addr);
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
+    notarius_service::logging::shutdown_signal().await;
     running.shutdown().await;
     Ok(())
 }

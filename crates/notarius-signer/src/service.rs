@@ -11,13 +11,7 @@ use crate::proto;
 use crate::proto::health::health_check_response::ServingStatus;
 use crate::proto::health::{HealthCheckRequest, HealthCheckResponse};
 
-/// The health service names notary-server asks for (`notary.HealthCheckKeyManagement`,
-/// `notary.HealthCheckSigner`); the empty name is the whole server, as in gRPC's own server.
-pub const HEALTH_SERVICES: &[&str] = &[
-    "",
-    "grpc.health.v1.Health.KeyManagement",
-    "grpc.health.v1.Health.Signer",
-];
+pub use notarius_signer_api::HEALTH_SERVICES;
 
 #[derive(Clone)]
 pub struct Api {
