@@ -423,7 +423,7 @@ fn legacy_params(body: &[u8], dek_info: &str) -> Result<(usize, Vec<u8>), KeyErr
         "AES-256-CBC" => 32,
         other => return Err(KeyError::UnsupportedType(format!("legacy cipher {other}"))),
     };
-    if iv.len() != 16 || body.is_empty() || body.len() % 16 != 0 {
+    if iv.len() != 16 || body.is_empty() || !body.len().is_multiple_of(16) {
         return Err(KeyError::LegacyDecrypt);
     }
     Ok((key_len, iv))
