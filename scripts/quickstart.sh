@@ -12,7 +12,8 @@ cd "$ROOT"
 KEEP=${1:-}
 
 echo "== building notarius-server and notarius"
-cargo build -q -p notarius-server -p notarius-cli
+echo "   (the first build compiles every dependency: a few minutes on two cores)"
+cargo build -p notarius-server -p notarius-cli
 BIN="$ROOT/target/debug"
 
 WORK="$(mktemp -d)"

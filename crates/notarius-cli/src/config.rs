@@ -114,6 +114,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_sample_config_file_reads() {
+        let p =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/config/notary-config.json");
+        let c = Config::load(&p, true).unwrap();
+        assert_eq!(
+            c.remote_server.url.as_deref(),
+            Some("https://127.0.0.1:4443")
+        );
+        assert!(c.remote_server.root_ca.is_some());
+    }
+
+    #[test]
     fn notary_config_files_read_whatever_the_case_of_their_keys() {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("config.json");

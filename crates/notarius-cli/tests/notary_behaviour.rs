@@ -644,6 +644,47 @@ fn passphrases_from_a_command_or_a_descriptor_never_from_argv() {
     // No passphrase flag exists to put one on a command line.
     let help = stdout(&run_raw(NOTARIUS, &["--help"], b"", &[]));
     assert!(!help.to_lowercase().contains("--passphrase"), "{help}");
+    // key generate -o writes a key both key imports take (it names itself in a path header).
+    let gen_dir = tempfile::tempdir().unwrap();
+    let prefix = gen_dir.path().join("alice");
+    let out = ok(
+        run_with(
+            NOTARIUS,
+            gen_dir.path(),
+            &[
+                "key",
+                "generate",
+                "-r",
+                "targets/releases",
+                "-o",
+                prefix.to_str().unwrap(),
+            ],
+            None,
+            b"",
+            &[],
+        ),
+        "key generate -o",
+    );
+    let id = out.trim().rsplit(' ').next().unwrap().to_owned();
+    let key_file = gen_dir.path().join("alice-key.pem");
+    for program in [NOTARIUS, "notary"] {
+        let d = tempfile::tempdir().unwrap();
+        ok(
+            run_with(
+                program,
+                d.path(),
+                &["key", "import", key_file.to_str().unwrap()],
+                None,
+                b"",
+                &[],
+            ),
+            &format!("{program} key import of our generated key"),
+        );
+        assert!(
+            d.path().join(format!("private/{id}.key")).is_file(),
+            "{program}"
+        );
+    }
     // A short passphrase from the environment for a new key is warned about.
     let t2 = tempfile::tempdir().unwrap();
     let short = [("NOTARY_ROOT_PASSPHRASE", Some("short"))];

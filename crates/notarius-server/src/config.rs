@@ -294,6 +294,19 @@ impl Config {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_sample_config_files_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/config");
+        for f in ["server-config.json", "server-config-postgres-signer.json"] {
+            let text = std::fs::read_to_string(dir.join(f)).unwrap();
+            let c = Config::parse(&text, &dir, |_| None).unwrap_or_else(|e| panic!("{f}: {e}"));
+            assert!(
+                c.server.tls.tls_cert_file.ends_with("tls/server.crt"),
+                "{f}"
+            );
+        }
+    }
+
     const NOTARY_EXAMPLE: &str = r#"{
         "server": {"http_addr": ":4443", "tls_key_file": "./notary-server.key",
                    "tls_cert_file": "./notary-server.crt"},

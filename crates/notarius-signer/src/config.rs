@@ -147,6 +147,20 @@ impl Config {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_sample_config_file_parses() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/config");
+        let text = std::fs::read_to_string(dir.join("signer-config.json")).unwrap();
+        let c = Config::parse(&text, &dir, |_| None).unwrap();
+        assert_eq!(c.storage.default_alias, "timestamp_1");
+        assert!(
+            c.server
+                .tls
+                .client_ca_file
+                .ends_with("tls/server-client-ca.crt")
+        );
+    }
+
     /// Notary's own `fixtures/signer-config.json` shape.
     const NOTARY_EXAMPLE: &str = r#"{
         "server": {"grpc_addr": ":7899", "tls_cert_file": "./notary-signer.crt",

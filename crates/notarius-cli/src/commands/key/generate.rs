@@ -15,7 +15,8 @@ use crate::error::{CliError, CmdResult};
 /// Generates a new key with a given algorithm (ECDSA, the only one notary allows). Without -o
 /// it goes into the key store (a hardware token for a root key when one is present); with -o
 /// PREFIX it is written, encrypted, to PREFIX-key.pem and its public key to PREFIX.pem, e.g.
-/// to give a delegation's public key to a repository owner. Offline.
+/// to give a delegation's public key to a repository owner (PREFIX-key.pem carries a `path`
+/// header, so `key import` files it). Offline.
 #[derive(clap::Args)]
 pub struct Generate {
     /// ecdsa
@@ -57,7 +58,13 @@ impl Generate {
                     .passphrases()
                     .passphrase(key.id(), role_name, true, 0)
                     .map_err(|e| CliError::fatal(e.to_string()))?;
+                // Beyond Notary: a `path` header naming the key, so that `key import` (ours and
+                // notary's) can file it; an encrypted key without one cannot be imported.
                 let pem = notarius_crypto::keyfile::encode_key_file(&key, role_name, "", &pass);
+                let (mut block, _) = notarius_crypto::gopem::decode(pem.as_bytes())
+                    .ok_or_else(|| CliError::fatal("the new key could not be encoded"))?;
+                block.headers.insert("path".into(), key.id().to_owned());
+                let pem = zeroize::Zeroizing::new(block.encode());
                 let key_path = PathBuf::from(format!("{}-key.pem", prefix.display()));
                 let pub_path = PathBuf::from(format!("{}.pem", prefix.display()));
                 let public = notarius_crypto::keyfile::go_pem_encode(
