@@ -870,3 +870,139 @@ fn server_certificate_problems_are_named_not_called_offline() {
     );
     assert!(!out.contains("client is offline"), "{out}");
 }
+
+/// A TCP proxy on loopback to `target` that cuts a connection once the client has sent it
+/// more than `cut_after` bytes (TLS passes through untouched). Runs until the test ends.
+fn cutting_proxy(target: std::net::SocketAddr, cut_after: usize) -> String {
+    use std::io::{Read as _, Write as _};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in l.incoming() {
+            let Ok(mut client) = client else { continue };
+            let Ok(mut server) = std::net::TcpStream::connect(target) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s2, &mut c2);
+            });
+            std::thread::spawn(move || {
+                let mut sent = 0;
+                let mut buf = [0u8; 16 << 10];
+                while let Ok(n) = client.read(&mut buf) {
+                    if n == 0 || sent + n > cut_after {
+                        break;
+                    }
+                    if server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    sent += n;
+                }
+                let _ = client.shutdown(std::net::Shutdown::Both);
+                let _ = server.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    format!("https://127.0.0.1:{port}")
+}
+
+#[test]
+fn a_connection_cut_mid_publish_says_so_and_keeps_the_changes() {
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let peer = Peer::start(&scripts);
+    let t = tempfile::tempdir().unwrap();
+    let gun = "example.com/cut";
+    ok(
+        run_with(
+            NOTARIUS,
+            t.path(),
+            &["init", "-p", gun],
+            Some(&peer),
+            b"",
+            &[],
+        ),
+        "init -p",
+    );
+    // Enough targets that the upload is far larger than the reads before it.
+    let mut list = String::new();
+    for i in 0..3000 {
+        list.push_str(&format!("target-{i:05}\tsha256:{}:{i}\n", "ab".repeat(32)));
+    }
+    ok(
+        run_with(
+            NOTARIUS,
+            t.path(),
+            &["add", gun, "--from-file", "-"],
+            Some(&peer),
+            list.as_bytes(),
+            &[],
+        ),
+        "bulk add",
+    );
+    let before = common::tree(t.path());
+    let addr: std::net::SocketAddr = peer.url.trim_start_matches("https://").parse().unwrap();
+    let proxy = cutting_proxy(addr, 64 << 10);
+    let ca = peer.ca();
+    let args = [
+        "-d",
+        t.path().to_str().unwrap(),
+        "-s",
+        &proxy,
+        "--tlscacert",
+        ca.to_str().unwrap(),
+        "publish",
+        gun,
+    ];
+    let o = run_raw(NOTARIUS, &args, b"", &[]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let out = stdout(&o);
+    assert!(out.contains("closed the connection"), "{}", text(&o));
+    assert!(out.contains("staged changes stay staged"), "{out}");
+    assert!(!out.contains("docs.rs"), "no rustls manual link: {out}");
+    assert!(
+        common::tree(t.path()) == before,
+        "trust directory unchanged"
+    );
+    // The next publish, straight to the server, goes through.
+    ok(
+        run_with(NOTARIUS, t.path(), &["publish", gun], Some(&peer), b"", &[]),
+        "publish again",
+    );
+    assert!(changes(t.path(), gun).is_empty());
+    let reader = tempfile::tempdir().unwrap();
+    let listed = ok(
+        notary(reader.path(), &["list", gun], Some(&peer)),
+        "notary list",
+    );
+    assert!(
+        listed.contains("target-02999"),
+        "{}",
+        &listed[..200.min(listed.len())]
+    );
+}
+
+#[test]
+fn a_missing_delegation_key_file_is_named_as_notary_names_it() {
+    if !notarius_testpeer::have("notary") {
+        assert!(!notarius_testpeer::ci(), "notary is needed");
+        eprintln!("SKIPPED: the real notary is not installed");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (theirs, ours) = both(
+        t.path(),
+        &[
+            "delegation",
+            "add",
+            "example.com/a",
+            "targets/x",
+            "/nonexistent/alice.pem",
+        ],
+    );
+    assert!(!theirs.status.success() && !ours.status.success());
+    assert_eq!(stdout(&ours), stdout(&theirs));
+    assert!(stdout(&ours).contains("file for public key does not exist: /nonexistent/alice.pem"));
+}

@@ -143,7 +143,7 @@ impl Keys {
         let pem = std::fs::read_to_string(key_file).unwrap();
         let body: String = pem
             .lines()
-            .filter(|l| !l.starts_with("role:"))
+            .filter(|l| !l.starts_with("role:") && !l.starts_with("path:"))
             .map(|l| format!("{l}\n"))
             .collect();
         let plain = if body.contains("ENCRYPTED") {
