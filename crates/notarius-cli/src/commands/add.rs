@@ -7,7 +7,7 @@ use notarius_client::bulk::{BulkSource, parse_bulk_list};
 use notarius_client::publish::file_meta;
 use notarius_tuf::metadata::{FileMeta, HashBytes};
 
-use super::{add_change, auto_publish, go_read_error, read_custom, scopes};
+use super::{add_change, auto_publish, go_read_error, read_custom, scopes, stage_target};
 use crate::context::Context;
 use crate::error::{CliError, CmdResult};
 use crate::progress::Progress;
@@ -50,19 +50,13 @@ pub struct Add {
     #[arg(long = "from-file", value_name = "LIST", conflicts_with_all = ["target", "file"])]
     from_file: Option<PathBuf>,
     /// Delegation roles to add this target to
-    #[arg(
-        short = 'r',
-        long = "roles",
-        value_delimiter = ',',
-        value_name = "ROLE"
-    )]
+    #[arg(short = 'r', long = "roles", value_delimiter = ',')]
     roles: Vec<String>,
     /// Path to the file containing custom data for this target
     #[arg(long = "custom", value_name = "FILE")]
     custom: Option<PathBuf>,
-    /// Push all staged changes to the remote trust server at once
-    #[arg(short = 'p', long = "publish")]
-    publish: bool,
+    #[command(flatten)]
+    publish: super::PublishFlag,
 }
 
 const NEEDS: &str = "Must specify a GUN, target, and path to target data";
@@ -78,23 +72,16 @@ impl Add {
         };
         let gun = ctx.gun(gun)?;
         let custom = read_custom(self.custom.as_deref())?;
-        let scopes = scopes(&self.roles)?;
+        // The roles are checked before the file is read.
+        scopes(&self.roles)?;
         let bytes = std::fs::read(file).map_err(|e| CliError::fatal(go_read_error(file, &e)))?;
         let meta = file_meta(&bytes, None);
-        let cl = ctx.changelist(&gun)?;
-        for scope in &scopes {
-            cl.add(&add_change(
-                scope.as_deref(),
-                target,
-                &meta,
-                custom.as_deref(),
-            )?)?;
-        }
+        stage_target(ctx, &gun, &self.roles, target, &meta, custom.as_deref())?;
         writeln!(
             out,
             "Addition of target \"{target}\" to repository \"{gun}\" staged for next publish."
         )?;
-        auto_publish(ctx, &gun, self.publish, out)
+        auto_publish(ctx, &gun, self.publish.publish, out)
     }
 
     /// Every target of the list is hashed first; only when all succeeded is each staged as
@@ -153,7 +140,7 @@ impl Add {
                 "Addition of target \"{name}\"{how} to repository \"{gun}\" staged for next publish."
             )?;
         }
-        auto_publish(ctx, &gun, self.publish, out)
+        auto_publish(ctx, &gun, self.publish.publish, out)
     }
 }
 

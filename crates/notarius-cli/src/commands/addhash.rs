@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use notarius_tuf::metadata::{FileMeta, HashBytes};
 
-use super::{add_change, auto_publish, read_custom, scopes};
+use super::{auto_publish, read_custom, stage_target};
 use crate::context::Context;
 use crate::error::{CliError, CmdResult};
 
@@ -30,19 +30,13 @@ pub struct Addhash {
     #[arg(long = "sha512", value_name = "HEX")]
     sha512: Option<String>,
     /// Delegation roles to add this target to
-    #[arg(
-        short = 'r',
-        long = "roles",
-        value_delimiter = ',',
-        value_name = "ROLE"
-    )]
+    #[arg(short = 'r', long = "roles", value_delimiter = ',')]
     roles: Vec<String>,
     /// Path to the file containing custom data for this target
     #[arg(long = "custom", value_name = "FILE")]
     custom: Option<PathBuf>,
-    /// Push all staged changes to the remote trust server at once
-    #[arg(short = 'p', long = "publish")]
-    publish: bool,
+    #[command(flatten)]
+    publish: super::PublishFlag,
 }
 
 /// Go's `strconv.ParseInt(s, 0, 64)`: decimal, `0x` hex, `0` octal, with its error text.
@@ -101,21 +95,13 @@ impl Addhash {
             length: size,
             extra: Default::default(),
         };
-        let cl = ctx.changelist(&gun)?;
-        for scope in scopes(&self.roles)? {
-            cl.add(&add_change(
-                scope.as_deref(),
-                target,
-                &meta,
-                custom.as_deref(),
-            )?)?;
-        }
+        stage_target(ctx, &gun, &self.roles, target, &meta, custom.as_deref())?;
         writeln!(
             out,
             "Addition of target \"{target}\" by {} hash to repository \"{gun}\" staged for next publish.",
             algs.join(", ")
         )?;
-        auto_publish(ctx, &gun, self.publish, out)
+        auto_publish(ctx, &gun, self.publish.publish, out)
     }
 }
 

@@ -28,9 +28,8 @@ pub struct Init {
     /// Root certificate must match root key if a root key is supplied, otherwise it must match a key present in keystore
     #[arg(long = "rootcert", value_name = "FILE")]
     rootcert: Option<PathBuf>,
-    /// Push all staged changes to the remote trust server at once
-    #[arg(short = 'p', long = "publish")]
-    publish: bool,
+    #[command(flatten)]
+    publish: super::PublishFlag,
 }
 
 impl Init {
@@ -61,7 +60,7 @@ impl Init {
             )?;
             repo.set_root_choice(Some(&choice))?;
         }
-        if self.publish {
+        if self.publish.publish {
             auto_publish_with(ctx, &gun, &mut cs, out)?;
         }
         Ok(())

@@ -19,12 +19,7 @@ pub struct List {
     /// The Globally Unique Name, e.g. example.com/app
     gun: Option<String>,
     /// Delegation roles to list targets for (will shadow targets role)
-    #[arg(
-        short = 'r',
-        long = "roles",
-        value_delimiter = ',',
-        value_name = "ROLE"
-    )]
+    #[arg(short = 'r', long = "roles", value_delimiter = ',')]
     roles: Vec<String>,
 }
 

@@ -91,6 +91,14 @@ impl Cmd {
     }
 }
 
+/// `-p/--publish`, which the staging commands share: publish right after staging.
+#[derive(clap::Args)]
+pub struct PublishFlag {
+    /// Push all staged changes to the remote trust server at once
+    #[arg(short = 'p', long = "publish")]
+    pub publish: bool,
+}
+
 /// Notary's argument check: a usage error unless `value` is there.
 pub fn required<'a>(value: &'a Option<String>, message: &str) -> Result<&'a str, CliError> {
     value
@@ -192,6 +200,24 @@ pub fn add_change(
             .map_err(|e| CliError::fatal(format!("custom data: {e}"))),
         None => Ok(Change::add_target(scope, name, meta.clone())),
     }
+}
+
+/// Stages target `name` (`meta`, `--custom` data) into each of `roles` (`targets` when none),
+/// one change per role, as Notary's `AddTarget` does.
+pub fn stage_target(
+    ctx: &Context,
+    gun: &Gun,
+    roles: &[String],
+    name: &str,
+    meta: &notarius_tuf::metadata::FileMeta,
+    custom: Option<&[u8]>,
+) -> CmdResult {
+    let scopes = scopes(roles)?;
+    let cl = ctx.changelist(gun)?;
+    for scope in &scopes {
+        cl.add(&add_change(scope.as_deref(), name, meta, custom)?)?;
+    }
+    Ok(())
 }
 
 /// Go's message for a file `os.ReadFile` could not read.

@@ -20,16 +20,10 @@ pub struct Remove {
     /// The target's name in the collection
     target: Option<String>,
     /// Delegation roles to remove this target from
-    #[arg(
-        short = 'r',
-        long = "roles",
-        value_delimiter = ',',
-        value_name = "ROLE"
-    )]
+    #[arg(short = 'r', long = "roles", value_delimiter = ',')]
     roles: Vec<String>,
-    /// Push all staged changes to the remote trust server at once
-    #[arg(short = 'p', long = "publish")]
-    publish: bool,
+    #[command(flatten)]
+    publish: super::PublishFlag,
 }
 
 impl Remove {
@@ -47,6 +41,6 @@ impl Remove {
             out,
             "Removal of {target} from {gun} staged for next publish."
         )?;
-        auto_publish(ctx, &gun, self.publish, out)
+        auto_publish(ctx, &gun, self.publish.publish, out)
     }
 }

@@ -20,9 +20,8 @@ pub struct Witness {
     gun: Option<String>,
     /// The roles to re-sign (targets or delegations)
     roles: Vec<String>,
-    /// Push all staged changes to the remote trust server at once
-    #[arg(short = 'p', long = "publish")]
-    publish: bool,
+    #[command(flatten)]
+    publish: super::PublishFlag,
 }
 
 impl Witness {
@@ -56,6 +55,6 @@ impl Witness {
             "The following roles were successfully marked for witnessing on the next publish:\n\t- {}\n",
             ok.join("\n\t- ")
         )?;
-        auto_publish(ctx, &gun, self.publish, out)
+        auto_publish(ctx, &gun, self.publish.publish, out)
     }
 }

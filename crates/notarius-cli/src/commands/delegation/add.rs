@@ -30,9 +30,8 @@ pub struct Add {
     /// Add all paths to this delegation
     #[arg(long = "all-paths")]
     all_paths: bool,
-    /// Push all staged changes to the remote trust server at once
-    #[arg(short = 'p', long = "publish")]
-    publish: bool,
+    #[command(flatten)]
+    publish: crate::commands::PublishFlag,
 }
 
 impl Add {
@@ -111,7 +110,7 @@ impl Add {
             out,
             "\nAddition of delegation role {role_name} {items}to repository \"{gun}\" staged for next publish.\n\n"
         )?;
-        auto_publish(ctx, &gun, self.publish, out)
+        auto_publish(ctx, &gun, self.publish.publish, out)
     }
 }
 

@@ -20,9 +20,8 @@ pub struct Purge {
     /// Delegation key IDs to be removed from the GUN
     #[arg(long = "key", value_delimiter = ',', value_name = "ID")]
     keys: Vec<String>,
-    /// Push all staged changes to the remote trust server at once
-    #[arg(short = 'p', long = "publish")]
-    publish: bool,
+    #[command(flatten)]
+    publish: crate::commands::PublishFlag,
 }
 
 impl Purge {
@@ -47,6 +46,6 @@ impl Purge {
             "Removal of the following keys from all delegations in {gun} staged for next publish:\n\t- {}\n",
             self.keys.join("\n\t- ")
         )?;
-        auto_publish(ctx, &gun, self.publish, out)
+        auto_publish(ctx, &gun, self.publish.publish, out)
     }
 }

@@ -31,9 +31,8 @@ pub struct Remove {
     /// Answer yes to the removal question (no confirmation)
     #[arg(short = 'y', long = "yes")]
     yes: bool,
-    /// Push all staged changes to the remote trust server at once
-    #[arg(short = 'p', long = "publish")]
-    publish: bool,
+    #[command(flatten)]
+    publish: crate::commands::PublishFlag,
 }
 
 impl Remove {
@@ -121,6 +120,6 @@ impl Remove {
             )?;
         }
         writeln!(out)?;
-        auto_publish(ctx, &gun, self.publish, out)
+        auto_publish(ctx, &gun, self.publish.publish, out)
     }
 }
