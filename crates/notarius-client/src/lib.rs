@@ -15,6 +15,7 @@ pub mod listing;
 pub use notarius_crypto::fsutil;
 pub mod publish;
 pub mod remote;
+pub mod trust;
 mod repository;
 #[cfg(test)]
 mod repository_tests;
