@@ -15,12 +15,12 @@ pub mod listing;
 pub use notarius_crypto::fsutil;
 pub mod publish;
 pub mod remote;
-pub mod trust;
 mod repository;
 #[cfg(test)]
 mod repository_tests;
 mod rotate;
 mod signers;
+pub mod trust;
 
 pub use error::{Error, Result, UnusableKey};
 pub use repository::{Published, Read, Repository};

@@ -106,13 +106,24 @@ pub fn lookup_target(repo: &Repo, name: &str, roles: &[String]) -> Option<Target
 /// Go's `text/tabwriter` as Notary configures it (minwidth 4, padding 4, spaces): every column
 /// but the last is padded to its widest cell (counted in characters) plus four.
 pub fn tabwrite<R: AsRef<[S]>, S: AsRef<str>>(rows: &[R]) -> String {
+    tabwrite_with(rows, 4, 4)
+}
+
+/// Go's `text/tabwriter` with spaces, `minwidth` and `padding` (Docker's formatter uses 10
+/// and 3): every column but the last is padded to its widest cell plus `padding`, and at
+/// least `minwidth`.
+pub fn tabwrite_with<R: AsRef<[S]>, S: AsRef<str>>(
+    rows: &[R],
+    minwidth: usize,
+    padding: usize,
+) -> String {
     let cols = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
-    let mut widths = vec![4usize; cols];
+    let mut widths = vec![minwidth; cols];
     let mut total = 0;
     for row in rows {
         let row = row.as_ref();
         for (i, cell) in row.iter().enumerate().take(row.len().saturating_sub(1)) {
-            widths[i] = widths[i].max(chars(cell.as_ref()) + 4);
+            widths[i] = widths[i].max(chars(cell.as_ref()) + padding);
         }
     }
     for row in rows {

@@ -2,4 +2,7 @@
 //! them, the registry the tags live in, and the trust data (`targets/releases` and one
 //! delegation per signer) as `docker trust` reads and writes it.
 
+pub mod docker;
 pub mod reference;
+pub mod registry;
+pub mod view;

@@ -128,7 +128,10 @@ fn is_digest(s: &str) -> bool {
 impl ImageRef {
     /// Docker's `ParseNormalizedNamed`.
     pub fn parse(s: &str) -> Result<ImageRef, ReferenceError> {
-        if s.len() == 64 && s.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+        if s.len() == 64
+            && s.bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        {
             return Err(ReferenceError::HexName(s.to_owned()));
         }
         let (rest, digest) = match s.split_once('@') {
@@ -243,14 +246,30 @@ mod tests {
             ("alpine", "docker.io/library/alpine", None),
             ("alpine:3.19", "docker.io/library/alpine", Some("3.19")),
             ("library/alpine", "docker.io/library/alpine", None),
-            ("index.docker.io/library/alpine", "docker.io/library/alpine", None),
+            (
+                "index.docker.io/library/alpine",
+                "docker.io/library/alpine",
+                None,
+            ),
             ("user/app:v1", "docker.io/user/app", Some("v1")),
-            ("127.0.0.1:5000/test/img:v1", "127.0.0.1:5000/test/img", Some("v1")),
+            (
+                "127.0.0.1:5000/test/img:v1",
+                "127.0.0.1:5000/test/img",
+                Some("v1"),
+            ),
             ("localhost/x", "localhost/x", None),
             ("localhost:5000/a/b/c", "localhost:5000/a/b/c", None),
-            ("registry.example.com/team/app", "registry.example.com/team/app", None),
+            (
+                "registry.example.com/team/app",
+                "registry.example.com/team/app",
+                None,
+            ),
             ("[::1]:5000/img:latest", "[::1]:5000/img", Some("latest")),
-            ("a.b/x__y.z-w---v:T_1.2-3", "a.b/x__y.z-w---v", Some("T_1.2-3")),
+            (
+                "a.b/x__y.z-w---v:T_1.2-3",
+                "a.b/x__y.z-w---v",
+                Some("T_1.2-3"),
+            ),
         ] {
             let r = ImageRef::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(r.name(), name, "{input}");
@@ -282,11 +301,7 @@ mod tests {
             "x/y/",
             &format!("a:{}", "t".repeat(129)),
         ] {
-            assert_eq!(
-                ImageRef::parse(bad),
-                Err(ReferenceError::Format),
-                "{bad:?}"
-            );
+            assert_eq!(ImageRef::parse(bad), Err(ReferenceError::Format), "{bad:?}");
         }
         assert!(matches!(
             ImageRef::parse(&"ab".repeat(32)),
