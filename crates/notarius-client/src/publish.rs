@@ -108,8 +108,13 @@ pub(crate) struct Loaded {
 
 /// Where a repository the server does not have comes from.
 pub(crate) enum WhenNew<'a> {
-    /// Made here: keys created, the timestamp key asked of the server (a publish).
-    Create(Option<&'a RootChoice>),
+    /// Made here: keys created, the timestamp key asked of the server (a publish); the
+    /// snapshot key too when `server_snapshot` (Docker's default, needed for delegations to
+    /// publish without the repository owner).
+    Create {
+        root_choice: Option<&'a RootChoice>,
+        server_snapshot: bool,
+    },
     /// Only what `notary init` left in the trust directory will do (a rotation).
     CacheOnly,
 }
@@ -152,14 +157,25 @@ pub(crate) fn load_for_publish<R: Remote>(
             }
             match when_new {
                 WhenNew::CacheOnly => Err(not_there.into()),
-                WhenNew::Create(choice) => {
+                WhenNew::Create {
+                    root_choice,
+                    server_snapshot,
+                } => {
                     log::info!(
                         "No TUF data found locally or remotely - initializing repository {gun} for the first time"
                     );
                     // The server (and its signer) make the timestamp key while the keys here
                     // are made; the connection that just fetched `root.json` is idle for it.
                     remote.prefetch_key(role::TIMESTAMP);
-                    let repo = new_repo(remote, gun, cs, choice, trust_pinning, now)?;
+                    let repo = new_repo(
+                        remote,
+                        gun,
+                        cs,
+                        root_choice,
+                        server_snapshot,
+                        trust_pinning,
+                        now,
+                    )?;
                     Ok(Loaded {
                         repo,
                         invalid: Repo::default(),
@@ -281,6 +297,7 @@ fn new_repo<R: Remote>(
     gun: &Gun,
     cs: &mut CryptoService,
     root_choice: Option<&RootChoice>,
+    server_snapshot: bool,
     trust_pinning: &TrustPinConfig,
     now: DateTime<Utc>,
 ) -> Result<Repo> {
@@ -294,7 +311,11 @@ fn new_repo<R: Remote>(
         None => root_certificate(&root_key(cs)?, gun.as_str(), go_time(now))?,
     };
     let targets_pub = cs.create(role::TARGETS, gun.as_str(), Algorithm::Ecdsa)?;
-    let snapshot_pub = cs.create(role::SNAPSHOT, gun.as_str(), Algorithm::Ecdsa)?;
+    let snapshot_pub = if server_snapshot {
+        parse_server_key(role::SNAPSHOT, &remote.get_key(role::SNAPSHOT)?)?
+    } else {
+        cs.create(role::SNAPSHOT, gun.as_str(), Algorithm::Ecdsa)?
+    };
     let timestamp_pub = parse_server_key(role::TIMESTAMP, &remote.get_key(role::TIMESTAMP)?)?;
     let local = now.fixed_offset();
     let mut repo = Repo::default();

@@ -28,6 +28,7 @@ pub struct Repository<R: Remote> {
     trust_dir: PathBuf,
     remote: R,
     trust_pinning: TrustPinConfig,
+    server_snapshot: bool,
 }
 
 /// What a read verified.
@@ -61,7 +62,15 @@ impl<R: Remote> Repository<R> {
             trust_dir: trust_dir.into(),
             remote,
             trust_pinning,
+            server_snapshot: false,
         }
+    }
+
+    /// A new repository made by a publish gets a server-held snapshot key (as `docker trust`
+    /// makes them, so that signers publish without the owner's snapshot key), not one here.
+    pub fn with_server_snapshot(mut self) -> Repository<R> {
+        self.server_snapshot = true;
+        self
     }
 
     pub fn gun(&self) -> &Gun {
@@ -157,7 +166,10 @@ impl<R: Remote> Repository<R> {
             &mut overlay,
             &self.gun,
             cs,
-            WhenNew::Create(choice.as_ref()),
+            WhenNew::Create {
+                root_choice: choice.as_ref(),
+                server_snapshot: self.server_snapshot,
+            },
             &self.trust_pinning,
             now,
         )?;

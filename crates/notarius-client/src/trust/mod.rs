@@ -5,4 +5,5 @@
 pub mod docker;
 pub mod reference;
 pub mod registry;
+pub mod sign;
 pub mod view;
