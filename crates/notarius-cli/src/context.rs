@@ -181,6 +181,7 @@ impl Context {
                 .map(absolute)
                 .or_else(|| from_config(&cfg.remote_server.tls_client_key)),
             skip_verify: cfg.remote_server.skip_tls_verify.unwrap_or(false),
+            extra_cas: Vec::new(),
         };
         if tls.client_cert.is_some() != tls.client_key.is_some() {
             return Err(CliError::fatal(
@@ -212,6 +213,16 @@ impl Context {
             trust_pinning,
             passphrase_command: cfg.passphrase_command.clone(),
         })
+    }
+
+    /// The trust directory given with `-d`, if any (`trust` commands otherwise use Docker's).
+    pub fn explicit_trust_dir(&self) -> Option<PathBuf> {
+        self.globals.trust_dir.as_deref().map(absolute)
+    }
+
+    /// The CA given with `--tlscacert`, if any.
+    pub fn explicit_tls_ca(&self) -> Option<PathBuf> {
+        self.globals.tls_ca.as_deref().map(absolute)
     }
 
     /// The trust directory.

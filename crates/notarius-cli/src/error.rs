@@ -25,6 +25,10 @@ pub enum CliError {
     /// A failure of the client library.
     #[error("{0}")]
     Client(#[from] notarius_client::Error),
+    /// A failure of a `trust` command, printed as the docker CLI prints it: on stderr,
+    /// without `* fatal:`.
+    #[error("{0}")]
+    Docker(String),
     /// Output could not be written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -74,6 +78,11 @@ pub type CmdResult = Result<(), CliError>;
 /// Writes `* fatal: …` as `notary` does (after an empty line, except for `fatalf` failures),
 /// preceded by `usage` for a usage error and followed by what to do next when we know.
 pub fn report(e: &CliError, usage: Option<&str>, out: &mut dyn Write) {
+    if let CliError::Docker(msg) = e {
+        let _ = out.flush();
+        eprintln!("{msg}");
+        return;
+    }
     let mut text = String::new();
     if let (CliError::Usage(_), Some(u)) = (e, usage) {
         text.push_str(u);

@@ -27,6 +27,7 @@ mod remove;
 mod reset;
 mod restore;
 mod status;
+pub mod trust;
 mod verify;
 mod version;
 mod witness;
@@ -58,6 +59,14 @@ pub enum Cmd {
     /// targets without the repository's targets key.
     #[command(subcommand)]
     Delegation(delegation::DelegationCmd),
+    /// Sign, inspect, revoke and verify image tags (docker trust, without an engine)
+    ///
+    /// The docker CLI's `docker trust` commands, with the same arguments, output and files
+    /// ($DOCKER_CONFIG/trust; the trust server from DOCKER_CONTENT_TRUST_SERVER or the
+    /// registry host, its CA in $DOCKER_CONFIG/tls/<host:port>/), resolving tags through the
+    /// registry instead of a Docker engine; and `trust verify`, the check to run before a pull.
+    #[command(subcommand)]
+    Trust(trust::TrustCmd),
     Backup(backup::Backup),
     Restore(restore::Restore),
     Completion(completion::Completion),
@@ -83,6 +92,7 @@ impl Cmd {
             Cmd::Delete(c) => c.run(ctx, out),
             Cmd::Key(c) => c.run(ctx, input, out),
             Cmd::Delegation(c) => c.run(ctx, input, out),
+            Cmd::Trust(c) => c.run(ctx, input, out),
             Cmd::Backup(c) => c.run(ctx, out),
             Cmd::Restore(c) => c.run(ctx, out),
             Cmd::Completion(c) => c.run(out),

@@ -26,6 +26,8 @@ use super::token::{
 #[derive(Debug, Clone, Default)]
 pub struct TlsFiles {
     pub ca: Option<std::path::PathBuf>,
+    /// More CA bundles to trust with `ca` (Docker's `tls/<host:port>/*.crt`).
+    pub extra_cas: Vec<std::path::PathBuf>,
     pub client_cert: Option<std::path::PathBuf>,
     pub client_key: Option<std::path::PathBuf>,
     /// Notary's `remote_server.skipTLSVerify`: the server's certificate is not checked.
@@ -100,9 +102,14 @@ impl HttpRemote {
             return Err(RemoteSetupError::Url(base));
         }
         let mut tc = TlsConfig::builder();
-        if let Some(ca) = &tls.ca {
-            log::debug!("trusting only the CA certificates in {}", ca.display());
-            tc = tc.root_certs(RootCerts::Specific(Arc::new(read_pem_certs(ca)?)));
+        let cas: Vec<&std::path::PathBuf> = tls.ca.iter().chain(&tls.extra_cas).collect();
+        if !cas.is_empty() {
+            let mut certs = Vec::new();
+            for ca in cas {
+                log::debug!("trusting only the CA certificates in {}", ca.display());
+                certs.extend(read_pem_certs(ca)?);
+            }
+            tc = tc.root_certs(RootCerts::Specific(Arc::new(certs)));
         }
         match (&tls.client_cert, &tls.client_key) {
             (Some(cert), Some(key)) => {
