@@ -211,6 +211,18 @@ pub fn read_key_to_import(
     role_name: &str,
     retriever: &mut dyn PassphraseRetriever,
 ) -> Result<PrivateKey, ReadKeyError> {
+    read_key_file_as(pem, role_name, role::ROOT, retriever)
+}
+
+/// As [`read_key_to_import`], asking for an encrypted key's passphrase under `alias`
+/// (Docker's `trust key load` asks under `encrypted`, which its repository passphrase
+/// answers).
+pub fn read_key_file_as(
+    pem: &[u8],
+    role_name: &str,
+    alias: &str,
+    retriever: &mut dyn PassphraseRetriever,
+) -> Result<PrivateKey, ReadKeyError> {
     let file = KeyFile::parse(pem)?;
     if !file.is_encrypted() {
         if role_name == role::ROOT {
@@ -224,14 +236,17 @@ pub fn read_key_to_import(
             return Err(ReadKeyError::AttemptsExceeded);
         }
         let pass = retriever
-            .passphrase("", role::ROOT, false, attempt)
+            .passphrase("", alias, false, attempt)
             .map_err(|e| match e {
                 GiveUp::NoInput => ReadKeyError::GiveUp(GiveUp::NoInput),
                 _ => ReadKeyError::PasswordInvalid,
             })?;
         match file.decrypt(&pass) {
             Ok(k) => return Ok(k),
-            Err(_) => attempt += 1,
+            // Only a refused passphrase is worth another try; a format we do not read is
+            // said as such.
+            Err(KeyError::IncorrectPassword | KeyError::LegacyDecrypt) => attempt += 1,
+            Err(e) => return Err(e.into()),
         }
     }
 }

@@ -9,6 +9,8 @@ use std::process::{Command, Output, Stdio};
 
 use notarius_testpeer::{Peer, client, text};
 
+pub mod server;
+
 pub const NOTARIUS: &str = env!("CARGO_BIN_EXE_notarius");
 
 pub fn notarius(trust: &Path, args: &[&str], peer: &Peer) -> Output {

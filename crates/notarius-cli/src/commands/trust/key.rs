@@ -121,7 +121,7 @@ impl Load {
         let mut pass = ctx.passphrases();
         // Any private key PEM; an encrypted one is opened with its passphrase (Docker asks
         // under the alias "encrypted").
-        let key = notarius_crypto::keystore::read_key_to_import(&bytes, "encrypted", &mut pass)
+        let key = notarius_crypto::keystore::read_key_file_as(&bytes, &self.name, "encrypted", &mut pass)
             .map_err(|e| {
                 importing(format!(
                     "provided file {} is not a supported private key - to add a signer's public key use docker trust signer add ({e})",

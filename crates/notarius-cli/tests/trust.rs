@@ -1,0 +1,656 @@
+//! `notarius trust` against a real registry (Debian's docker-registry, filled by umoci and
+//! skopeo) and notarius-server, and agreement with the real docker CLI on the same
+//! repository: what one signs, the other reads, re-signs and revokes; `inspect` prints the
+//! same bytes. Every process started here is stopped here.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+
+use common::server::Server;
+use notarius_testpeer::{ci, have, text};
+
+const NOTARIUS: &str = env!("CARGO_BIN_EXE_notarius");
+
+/// Skips (or, in CI, fails) without the tools.
+fn require(tools: &[&str]) -> bool {
+    let missing: Vec<&&str> = tools.iter().filter(|t| !have(t)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let msg = format!("{missing:?} needed (Debian docker-registry, skopeo, umoci; the docker CLI)");
+    assert!(!ci(), "{msg}");
+    eprintln!("SKIPPED: {msg}");
+    false
+}
+
+/// A docker-registry on a free loopback port, plain HTTP, stopped when dropped.
+struct Registry {
+    child: Child,
+    host: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let cfg = dir.path().join("registry.yml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: \"127.0.0.1:{port}\"}}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        Registry {
+            child,
+            host: format!("127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+
+    /// Builds a one-file image with umoci and pushes it as `repo:tag`; returns the manifest
+    /// digest skopeo reports.
+    fn push(&self, work: &Path, repo: &str, tag: &str, content: &str) -> String {
+        let layout = work.join(format!("layout-{}", content.len()));
+        let run = |c: &mut Command| {
+            let o = c.output().unwrap();
+            assert!(o.status.success(), "{c:?}: {}", text(&o));
+        };
+        if !layout.exists() {
+            run(Command::new("umoci")
+                .arg("init")
+                .arg("--layout")
+                .arg(&layout));
+            run(Command::new("umoci")
+                .args(["new", "--image"])
+                .arg(format!("{}:img", layout.display())));
+        }
+        let file = work.join("content.txt");
+        std::fs::write(&file, content).unwrap();
+        let image = format!("{}:img", layout.display());
+        run(Command::new("umoci")
+            .args(["insert", "--image", &image])
+            .arg(&file)
+            .arg("/content.txt"));
+        run(Command::new("umoci").args([
+            "config",
+            "--image",
+            &image,
+            "--os",
+            "linux",
+            "--architecture",
+            "amd64",
+        ]));
+        let digest_file = work.join("digest");
+        run(Command::new("skopeo")
+            .args([
+                "copy",
+                "--format",
+                "v2s2",
+                "--dest-tls-verify=false",
+                "--digestfile",
+            ])
+            .arg(&digest_file)
+            .arg(format!("oci:{image}"))
+            .arg(format!("docker://{}/{repo}:{tag}", self.host)));
+        std::fs::read_to_string(digest_file)
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+}
+
+/// `$DOCKER_CONFIG` set up for the trust server and the registry user `user`.
+struct DockerConfig {
+    dir: tempfile::TempDir,
+    server: String,
+}
+
+impl DockerConfig {
+    fn new(srv: &Server, registry: &Registry, user: &str) -> DockerConfig {
+        use base64::Engine as _;
+        let dir = tempfile::tempdir().unwrap();
+        let host = srv.url.trim_start_matches("https://");
+        let tls = dir.path().join("tls").join(host);
+        std::fs::create_dir_all(&tls).unwrap();
+        std::fs::copy(&srv.ca, tls.join("ca.crt")).unwrap();
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:x"));
+        std::fs::write(
+            dir.path().join("config.json"),
+            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
+        )
+        .unwrap();
+        DockerConfig {
+            dir,
+            server: srv.url.clone(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run(&self, program: &str, args: &[&str], stdin: &[u8]) -> Output {
+        use std::io::Write as _;
+        let mut c = Command::new(program);
+        c.args(args)
+            .env("DOCKER_CONFIG", self.dir.path())
+            .env("DOCKER_CONTENT_TRUST_SERVER", &self.server)
+            .env("DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE", "root-passphrase")
+            .env(
+                "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE",
+                "repo-passphrase",
+            )
+            .env("HOME", self.dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let _ = child.stdin.take().unwrap().write_all(stdin);
+        child.wait_with_output().unwrap()
+    }
+
+    fn ours(&self, args: &[&str]) -> Output {
+        let mut full = vec!["trust"];
+        full.extend_from_slice(args);
+        self.run(NOTARIUS, &full, b"")
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        let mut full = vec!["trust"];
+        full.extend_from_slice(args);
+        self.run("docker", &full, b"")
+    }
+}
+
+fn ok(o: Output, what: &str) -> String {
+    assert!(o.status.success(), "{what}: {}", text(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every file under `dir`, with its bytes.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn sign_inspect_and_verify_agree_with_the_docker_cli() {
+    if !require(&["docker-registry", "skopeo", "umoci", "docker"]) {
+        return;
+    }
+    let registry = Registry::start();
+    let srv = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let repo = "test/img";
+    let digest = registry.push(work.path(), repo, "v1", "one");
+    let image = format!("{}/{repo}", registry.host);
+    let v1 = format!("{image}:v1");
+    let alice = DockerConfig::new(&srv, &registry, "alice");
+
+    // A first sign creates the repository, with the registry user as its signer.
+    let out = ok(alice.ours(&["sign", &v1]), "trust sign");
+    assert_eq!(
+        out,
+        format!(
+            "Created signer: alice\nFinished initializing signed repository for {v1}\nSigning and pushing trust metadata for {v1}\nSuccessfully signed {v1}\n"
+        )
+    );
+    // The docker CLI reads it, and prints what we print, byte for byte.
+    for args in [
+        vec!["inspect", image.as_str()],
+        vec!["inspect", "--pretty", image.as_str()],
+        vec!["inspect", v1.as_str()],
+    ] {
+        let theirs = ok(alice.docker(&args), "docker trust inspect");
+        let ours = ok(alice.ours(&args), "trust inspect");
+        assert_eq!(ours, theirs, "{args:?}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(alice.ours(&["inspect", &image]), "inspect")).unwrap();
+    assert_eq!(
+        json[0]["SignedTags"][0]["Digest"],
+        digest.trim_start_matches("sha256:")
+    );
+    assert_eq!(json[0]["SignedTags"][0]["Signers"][0], "alice");
+    // verify prints the reference to pull by.
+    assert_eq!(
+        ok(alice.ours(&["verify", &v1]), "trust verify"),
+        format!("{image}@{digest}\n")
+    );
+    let j: serde_json::Value = serde_json::from_str(&ok(
+        alice.ours(&["verify", "--format", "json", "--signer", "alice", &v1]),
+        "verify json",
+    ))
+    .unwrap();
+    assert_eq!(j["reference"], format!("{image}@{digest}"));
+
+    // The docker CLI re-signs our tag, and a second publisher (bob, added by docker) too.
+    let out = ok(alice.docker(&["sign", &v1]), "docker trust sign");
+    assert!(out.contains("Existing signatures for tag v1"), "{out}");
+    let bob_dir = tempfile::tempdir().unwrap();
+    let bob_key = ok(
+        alice.docker(&[
+            "key",
+            "generate",
+            "bob",
+            "--dir",
+            bob_dir.path().to_str().unwrap(),
+        ]),
+        "docker trust key generate",
+    );
+    assert!(bob_key.contains("bob.pub"), "{bob_key}");
+    let pubkey = bob_dir.path().join("bob.pub");
+    ok(
+        alice.docker(&[
+            "signer",
+            "add",
+            "--key",
+            pubkey.to_str().unwrap(),
+            "bob",
+            &image,
+        ]),
+        "docker trust signer add",
+    );
+    ok(alice.ours(&["sign", &v1]), "our sign with bob's key too");
+    let pretty = ok(alice.ours(&["inspect", "--pretty", &image]), "inspect");
+    assert!(pretty.contains("alice, bob"), "{pretty}");
+    assert_eq!(
+        pretty,
+        ok(
+            alice.docker(&["inspect", "--pretty", &image]),
+            "docker inspect"
+        )
+    );
+    assert!(
+        ok(
+            alice.ours(&["verify", "--signer", "bob", &v1]),
+            "verify --signer bob"
+        )
+        .contains(&digest)
+    );
+
+    // Our signer add, seen by docker; our signer remove (not the last signer) removes it.
+    let carol_dir = tempfile::tempdir().unwrap();
+    let out = ok(
+        alice.ours(&[
+            "key",
+            "generate",
+            "carol",
+            "--dir",
+            carol_dir.path().to_str().unwrap(),
+        ]),
+        "trust key generate",
+    );
+    assert!(out.starts_with("Generating key for carol...\n"), "{out}");
+    let carol = carol_dir.path().join("carol.pub");
+    ok(
+        alice.ours(&[
+            "signer",
+            "add",
+            "--key",
+            carol.to_str().unwrap(),
+            "carol",
+            &image,
+        ]),
+        "signer add",
+    );
+    assert!(
+        ok(
+            alice.docker(&["inspect", "--pretty", &image]),
+            "docker inspect"
+        )
+        .contains("carol")
+    );
+    ok(
+        alice.ours(&["signer", "remove", "carol", &image]),
+        "signer remove",
+    );
+    assert!(
+        !ok(
+            alice.docker(&["inspect", "--pretty", &image]),
+            "docker inspect"
+        )
+        .contains("carol")
+    );
+
+    // Revoked by docker: verify says there is no trust data; the tag is still in the registry.
+    ok(
+        alice.docker(&["revoke", "--yes", &v1]),
+        "docker trust revoke",
+    );
+    let o = alice.ours(&["verify", &v1]);
+    assert!(!o.status.success());
+    assert_eq!(stderr(&o), "No valid trust data for v1\n");
+
+    // We sign again and revoke it ourselves; docker sees it gone.
+    ok(alice.ours(&["sign", "--local", &v1]), "sign again");
+    let out = ok(alice.ours(&["revoke", "--yes", &v1]), "trust revoke");
+    assert_eq!(out, format!("Successfully deleted signature for {v1}\n"));
+    let theirs = alice.docker(&["inspect", &v1]);
+    assert!(
+        String::from_utf8_lossy(&theirs.stdout).contains("\"SignedTags\": []"),
+        "{}",
+        text(&theirs)
+    );
+}
+
+#[test]
+fn verify_refuses_unsigned_moved_and_missing_tags_and_sign_changes_nothing_on_failure() {
+    if !require(&["docker-registry", "skopeo", "umoci"]) {
+        return;
+    }
+    let registry = Registry::start();
+    let srv = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let repo = "test/moves";
+    let first = registry.push(work.path(), repo, "v1", "first");
+    let image = format!("{}/{repo}", registry.host);
+    let v1 = format!("{image}:v1");
+    let me = DockerConfig::new(&srv, &registry, "alice");
+    ok(me.ours(&["sign", &v1]), "sign");
+
+    // A tag pushed but never signed.
+    registry.push(work.path(), repo, "v2", "second");
+    let o = me.ours(&["verify", &format!("{image}:v2")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), "No valid trust data for v2\n");
+
+    // v1 moved in the registry since it was signed.
+    let moved = registry.push(work.path(), repo, "v1", "first, replaced");
+    assert_ne!(moved, first);
+    let o = me.ours(&["verify", &v1]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("has moved since it was signed") && e.contains(&first) && e.contains(&moved),
+        "{e}"
+    );
+
+    // Signing a tag the registry does not have, or with the registry down, or against a
+    // trust server whose CA is not configured: an error, and the trust dir as it was.
+    let before = tree(me.path());
+    let o = me.ours(&["sign", &format!("{image}:nope")]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not found in the registry"),
+        "{}",
+        text(&o)
+    );
+    assert!(tree(me.path()) == before, "a failed sign staged nothing");
+    let gone = format!("127.0.0.1:{}/test/moves:v1", free_port());
+    let o = me.ours(&["sign", "--local", &gone]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let o = me.ours(&["verify", "--format", "yaml", &v1]);
+    assert!(stderr(&o).contains("unknown --format"), "{}", text(&o));
+    let stranger = DockerConfig::new(&srv, &registry, "bob");
+    std::fs::remove_dir_all(stranger.path().join("tls")).unwrap();
+    let before = tree(stranger.path());
+    let o = stranger.ours(&["verify", &v1]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not trusted"), "{}", text(&o));
+    assert!(tree(stranger.path()) == before);
+    // A bad reference, in Docker's words.
+    let o = me.ours(&["sign", "Upper/Case:v1"]);
+    assert!(stderr(&o).contains("must be lowercase"), "{}", text(&o));
+}
+
+#[test]
+fn a_signed_index_resolves_to_the_platform_asked_for() {
+    if !require(&["docker-registry", "skopeo", "umoci", "curl"]) {
+        return;
+    }
+    let registry = Registry::start();
+    let srv = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let repo = "test/multi";
+    let amd = registry.push(work.path(), repo, "amd64", "amd64 build");
+    let arm = registry.push(work.path(), repo, "arm64", "arm64 build, longer");
+    let size = |tag: &str| {
+        let o = Command::new("curl")
+            .args([
+                "-sf",
+                "-H",
+                "Accept: application/vnd.docker.distribution.manifest.v2+json",
+            ])
+            .arg(format!(
+                "http://{}/v2/{repo}/manifests/{tag}",
+                registry.host
+            ))
+            .output()
+            .unwrap();
+        o.stdout.len()
+    };
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":"{amd}","size":{},"platform":{{"os":"linux","architecture":"amd64"}}}},{{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":"{arm}","size":{},"platform":{{"os":"linux","architecture":"arm64","variant":"v8"}}}}]}}"#,
+        size("amd64"),
+        size("arm64")
+    );
+    let o = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/vnd.docker.distribution.manifest.list.v2+json",
+            "--data-binary",
+            &index,
+        ])
+        .arg(format!(
+            "http://{}/v2/{repo}/manifests/latest",
+            registry.host
+        ))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let image = format!("{}/{repo}", registry.host);
+    let me = DockerConfig::new(&srv, &registry, "alice");
+    ok(
+        me.ours(&["sign", &format!("{image}:latest")]),
+        "sign the index",
+    );
+    let index_digest = format!(
+        "sha256:{}",
+        hex::encode(notarius_tuf::metadata::sha256(index.as_bytes()))
+    );
+    assert_eq!(
+        ok(me.ours(&["verify", &format!("{image}:latest")]), "verify"),
+        format!("{image}@{index_digest}\n")
+    );
+    assert_eq!(
+        ok(
+            me.ours(&[
+                "verify",
+                "--platform",
+                "linux/arm64/v8",
+                &format!("{image}:latest")
+            ]),
+            "verify arm64"
+        ),
+        format!("{image}@{arm}\n")
+    );
+    assert_eq!(
+        ok(
+            me.ours(&[
+                "verify",
+                "--platform",
+                "linux/amd64",
+                &format!("{image}:latest")
+            ]),
+            "verify amd64"
+        ),
+        format!("{image}@{amd}\n")
+    );
+    let o = me.ours(&[
+        "verify",
+        "--platform",
+        "windows/amd64",
+        &format!("{image}:latest"),
+    ]);
+    assert!(
+        stderr(&o).contains("has no manifest for windows/amd64"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn keys_load_encrypted_and_plain_and_refuse_open_files() {
+    if !require(&["openssl"]) {
+        return;
+    }
+    let cfg = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(NOTARIUS)
+            .arg("trust")
+            .args(args)
+            .env("DOCKER_CONFIG", cfg.path())
+            .env(
+                "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE",
+                "repo-passphrase",
+            )
+            .env("NOTARY_DELEGATION_PASSPHRASE", "key-passphrase")
+            .output()
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.pem");
+    let other = dir.path().join("other.pem");
+    let enc = dir.path().join("enc.pem");
+    for f in [&plain, &other] {
+        let o = Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+            ])
+            .arg(f)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = Command::new("openssl")
+        .args([
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-v2prf",
+            "hmacWithSHA1",
+            "-passout",
+            "pass:key-passphrase",
+            "-in",
+        ])
+        .arg(&other)
+        .arg("-out")
+        .arg(&enc)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    // openssl's default PRF (HMAC-SHA256) is not Notary's format: said as such.
+    let sha256 = dir.path().join("sha256.pem");
+    let o = Command::new("openssl")
+        .args([
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            "pass:key-passphrase",
+            "-in",
+        ])
+        .arg(&plain)
+        .arg("-out")
+        .arg(&sha256)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    use std::os::unix::fs::PermissionsExt as _;
+    for f in [&plain, &enc] {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let o = run(&["key", "load", plain.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("must not be readable or writable by others"),
+        "{}",
+        text(&o)
+    );
+    for f in [&plain, &enc] {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    std::fs::set_permissions(&sha256, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let o = run(&["key", "load", sha256.to_str().unwrap()]);
+    assert!(stderr(&o).contains("only HMAC-SHA1"), "{}", text(&o));
+    for (f, name) in [(&plain, "plainkey"), (&enc, "enckey")] {
+        let out = ok(
+            run(&["key", "load", "--name", name, f.to_str().unwrap()]),
+            "key load",
+        );
+        assert!(out.contains("Successfully imported key from"), "{out}");
+    }
+    let keys: Vec<String> = std::fs::read_dir(cfg.path().join("trust/private"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().any(|k| k.contains("role: plainkey")));
+    assert!(keys.iter().any(|k| k.contains("role: enckey")));
+    let o = run(&["key", "generate", "Bad"]);
+    assert!(
+        stderr(&o).contains("must start with lowercase"),
+        "{}",
+        text(&o)
+    );
+}
