@@ -21,24 +21,75 @@ use crate::error::{CliError, CmdResult};
 /// (or any with --local) is resolved through the registry to the digest and size of the
 /// manifest it points at, computed from the bytes. A repository without trust data is
 /// created: root and targets keys made here, snapshot and timestamp on the trust server, and
-/// you (the registry user name) as its first signer. Online.
+/// you (the registry user name) as its first signer. Several tags (or, with --all-tags, every
+/// tag the registry lists) are signed in one publish per repository. Online.
 #[derive(clap::Args)]
 pub struct Sign {
-    /// The image, as NAME:TAG
-    image: String,
+    /// The images, as NAME:TAG (or NAME with --all-tags)
+    #[arg(required = true)]
+    images: Vec<String>,
     /// Sign what the registry serves for the tag now, even if the tag is already signed
     /// (docker: a locally tagged image)
     #[arg(long = "local")]
     local: bool,
+    /// Sign every tag the registry lists for each image (beyond docker)
+    #[arg(long = "all-tags")]
+    all_tags: bool,
     #[command(flatten)]
     registry: RegistryFlags,
 }
 
 impl Sign {
     pub fn run(self, ctx: &Context, out: &mut dyn Write) -> CmdResult {
-        let t = TrustTarget::new(&self.image)?;
-        let tag = t.tag()?.to_owned();
+        // The tags to sign, grouped by repository (one publish each), in the order given.
+        let mut groups: Vec<(TrustTarget, Vec<String>)> = Vec::new();
+        for image in &self.images {
+            let t = TrustTarget::new(image)?;
+            let tags = if self.all_tags {
+                if t.image.tag.is_some() || t.image.digest.is_some() {
+                    return Err(docker_error(format!(
+                        "--all-tags takes an image name without a tag: {image}"
+                    )));
+                }
+                let tags = t
+                    .registry(&self.registry)?
+                    .tags(&t.image.path)
+                    .map_err(|e| docker_error(e.to_string()))?;
+                if tags.is_empty() {
+                    return Err(docker_error(format!(
+                        "the registry lists no tags for {image}"
+                    )));
+                }
+                tags
+            } else {
+                vec![t.tag()?.to_owned()]
+            };
+            match groups.iter_mut().find(|(g, _)| g.gun == t.gun) {
+                Some((_, existing)) => existing.extend(tags),
+                None => groups.push((t, tags)),
+            }
+        }
+        for (t, tags) in &groups {
+            self.sign_repository(ctx, t, tags, out)?;
+        }
+        Ok(())
+    }
+
+    fn sign_repository(
+        &self,
+        ctx: &Context,
+        t: &TrustTarget,
+        tags: &[String],
+        out: &mut dyn Write,
+    ) -> CmdResult {
         let name = t.image.name();
+        let shown = |tag: &str| {
+            if self.all_tags || tags.len() > 1 {
+                format!("{name}:{tag}")
+            } else {
+                t.original.clone()
+            }
+        };
         let mut repo = t.repository(ctx, Permission::ReadWrite)?;
         let cl = repo.changelist();
         // Docker clears the changelist before and after: a sign publishes only itself.
@@ -54,6 +105,23 @@ impl Sign {
                 })) => None,
                 Err(e) => return Err(notary_error(&name, e)),
             };
+            let registry = std::cell::OnceCell::new();
+            let mut bar = crate::progress::Progress::new("resolving");
+            let mut resolve =
+                |i: usize, tag: &str| -> Result<notarius_tuf::metadata::FileMeta, CliError> {
+                    bar.update(i, tags.len(), tag);
+                    let reg = match registry.get() {
+                        Some(r) => r,
+                        None => {
+                            let r = t.registry(&self.registry)?;
+                            registry.get_or_init(|| r)
+                        }
+                    };
+                    let manifest = reg
+                        .manifest(&t.image.path, tag)
+                        .map_err(|e| docker_error(e.to_string()))?;
+                    Ok(manifest_target(&manifest))
+                };
             let Some(read) = read else {
                 // A new repository: its first signer is the registry user, as docker names it.
                 let user = t.credentials.as_ref().and_then(|c| c.username()).ok_or_else(|| {
@@ -64,67 +132,81 @@ impl Sign {
                 })?.to_owned();
                 notarius_client::trust::sign::check_signer_name(&user, "signer")
                     .map_err(docker_error)?;
-                let manifest = t
-                    .registry(&self.registry)?
-                    .manifest(&t.image.path, &tag)
-                    .map_err(|e| docker_error(e.to_string()))?;
+                // Every tag resolved before anything is staged.
+                let mut metas = Vec::new();
+                for (i, tag) in tags.iter().enumerate() {
+                    metas.push(resolve(i, tag)?);
+                }
+                bar.update(tags.len(), tags.len(), "");
                 let key = signer_key(&mut cs, &user)?;
                 for c in signer_changes(&user, &[key]) {
                     cl.add(&c)?;
                 }
-                let meta = manifest_target(&manifest);
-                for r in [view::RELEASES_ROLE.to_owned(), format!("targets/{user}")] {
-                    cl.add(&Change::add_target(Some(&r), &tag, meta.clone()))?;
+                for (tag, meta) in tags.iter().zip(&metas) {
+                    for r in [view::RELEASES_ROLE.to_owned(), format!("targets/{user}")] {
+                        cl.add(&Change::add_target(Some(&r), tag, meta.clone()))?;
+                    }
                 }
                 writeln!(out, "Created signer: {user}")?;
                 writeln!(
                     out,
                     "Finished initializing signed repository for {}",
-                    t.original
+                    shown(&tags[0])
                 )?;
-                writeln!(out, "Signing and pushing trust metadata for {}", t.original)?;
+                for tag in tags {
+                    writeln!(out, "Signing and pushing trust metadata for {}", shown(tag))?;
+                }
                 repo.publish(&mut cs, now)
-                    .map_err(|e| docker_error(format!("failed to sign {name}:{tag}: {e}")))?;
-                writeln!(out, "Successfully signed {name}:{tag}")?;
+                    .map_err(|e| docker_error(format!("failed to sign {name}:{}: {e}", tags[0])))?;
+                for tag in tags {
+                    writeln!(out, "Successfully signed {name}:{tag}")?;
+                }
                 return Ok(());
             };
             crate::commands::warn_all(&read.warnings);
-            let all = view::signed_targets(&read.repo, Some(&tag))?;
-            let released = all.iter().find(|s| is_released_role(&s.role));
-            let meta = match released {
-                Some(s) if !self.local => s.meta.clone(),
-                _ => {
-                    let manifest = t
-                        .registry(&self.registry)?
-                        .manifest(&t.image.path, &tag)
-                        .map_err(|e| docker_error(e.to_string()))?;
-                    manifest_target(&manifest)
-                }
-            };
             let delegations = view::delegations(&read.repo)?;
             let held: Vec<String> = cs.list_all_keys()?.into_keys().collect();
-            let roles = signable_roles(&delegations, &held, &tag)
-                .map_err(|e| docker_error(format!("failed to sign {name}:{tag}: {e}")))?;
-            writeln!(out, "Signing and pushing trust metadata for {}", t.original)?;
-            let existing = view::released_rows(&all).into_iter().next();
-            for r in &roles {
-                let scope = (r != role::TARGETS).then_some(r.as_str());
-                cl.add(&Change::add_target(scope, &tag, meta.clone()))?;
+            let mut staged = Vec::new();
+            for (i, tag) in tags.iter().enumerate() {
+                let all = view::signed_targets(&read.repo, Some(tag))?;
+                let released = all.iter().find(|s| is_released_role(&s.role));
+                let meta = match released {
+                    Some(s) if !self.local => s.meta.clone(),
+                    _ => resolve(i, tag)?,
+                };
+                let roles = signable_roles(&delegations, &held, tag)
+                    .map_err(|e| docker_error(format!("failed to sign {name}:{tag}: {e}")))?;
+                staged.push((
+                    tag,
+                    meta,
+                    roles,
+                    view::released_rows(&all).into_iter().next(),
+                ));
             }
-            let (etag, edigest, mut signers) = existing
-                .map(|r| (r.tag, r.digest, r.signers))
-                .unwrap_or_default();
-            signers.sort();
-            write!(
-                out,
-                "Existing signatures for tag {etag} digest {edigest} from:\n{}\n",
-                signers.join(", ")
-            )?;
+            bar.update(tags.len(), tags.len(), "");
+            for (tag, meta, roles, existing) in staged {
+                writeln!(out, "Signing and pushing trust metadata for {}", shown(tag))?;
+                for r in &roles {
+                    let scope = (r != role::TARGETS).then_some(r.as_str());
+                    cl.add(&Change::add_target(scope, tag, meta.clone()))?;
+                }
+                let (etag, edigest, mut signers) = existing
+                    .map(|r| (r.tag, r.digest, r.signers))
+                    .unwrap_or_default();
+                signers.sort();
+                write!(
+                    out,
+                    "Existing signatures for tag {etag} digest {edigest} from:\n{}\n",
+                    signers.join(", ")
+                )?;
+            }
             let published = repo
                 .publish(&mut cs, now)
-                .map_err(|e| docker_error(format!("failed to sign {name}:{tag}: {e}")))?;
+                .map_err(|e| docker_error(format!("failed to sign {name}:{}: {e}", tags[0])))?;
             crate::commands::warn_all(&published.warnings);
-            writeln!(out, "Successfully signed {name}:{tag}")?;
+            for tag in tags {
+                writeln!(out, "Successfully signed {name}:{tag}")?;
+            }
             Ok(())
         })();
         let _ = cl.clear();
