@@ -49,13 +49,18 @@ fn free_port() -> u16 {
 
 impl Registry {
     fn start() -> Registry {
+        Registry::start_with("", "")
+    }
+
+    /// With `tls` and `auth` lines added to the `http` section and the top level.
+    fn start_with(http_extra: &str, top_extra: &str) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let cfg = dir.path().join("registry.yml");
         std::fs::write(
             &cfg,
             format!(
-                "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: \"127.0.0.1:{port}\"}}\n",
+                "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: \"127.0.0.1:{port}\"{http_extra}}}\n{top_extra}",
                 dir.path().join("data").display()
             ),
         )
@@ -83,6 +88,10 @@ impl Registry {
     /// Builds a one-file image with umoci and pushes it as `repo:tag`; returns the manifest
     /// digest skopeo reports.
     fn push(&self, work: &Path, repo: &str, tag: &str, content: &str) -> String {
+        self.push_as(work, repo, tag, content, &[])
+    }
+
+    fn push_as(&self, work: &Path, repo: &str, tag: &str, content: &str, extra: &[&str]) -> String {
         let layout = work.join(format!("layout-{}", content.len()));
         let run = |c: &mut Command| {
             let o = c.output().unwrap();
@@ -123,6 +132,7 @@ impl Registry {
                 "--digestfile",
             ])
             .arg(&digest_file)
+            .args(extra)
             .arg(format!("oci:{image}"))
             .arg(format!("docker://{}/{repo}:{tag}", self.host)));
         std::fs::read_to_string(digest_file)
@@ -650,6 +660,213 @@ fn keys_load_encrypted_and_plain_and_refuse_open_files() {
     let o = run(&["key", "generate", "Bad"]);
     assert!(
         stderr(&o).contains("must start with lowercase"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn many_tags_are_signed_in_one_command() {
+    if !require(&["docker-registry", "skopeo", "umoci"]) {
+        return;
+    }
+    let registry = Registry::start();
+    let srv = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let repo = "test/many";
+    let mut digests = Vec::new();
+    for (i, tag) in ["v1", "v2", "v10"].iter().enumerate() {
+        digests.push(registry.push(work.path(), repo, tag, &"x".repeat(i + 1)));
+    }
+    let image = format!("{}/{repo}", registry.host);
+    let me = DockerConfig::new(&srv, &registry, "alice");
+    let out = ok(me.ours(&["sign", "--all-tags", &image]), "sign --all-tags");
+    for tag in ["v1", "v2", "v10"] {
+        assert!(
+            out.contains(&format!("Successfully signed {image}:{tag}\n")),
+            "{out}"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(me.ours(&["inspect", &image]), "inspect")).unwrap();
+    let tags: Vec<&str> = json[0]["SignedTags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["SignedTag"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["v1", "v2", "v10"], "natural order, as docker sorts");
+    // Two more tags by name, one of them already signed: one publish, both verified.
+    registry.push(work.path(), repo, "v11", "yyyy");
+    ok(
+        me.ours(&["sign", &format!("{image}:v11"), &format!("{image}:v1")]),
+        "sign two",
+    );
+    assert!(ok(me.ours(&["verify", &format!("{image}:v11")]), "verify").contains("@sha256:"));
+    // A list with one tag the registry does not have signs nothing.
+    let before = tree(me.path());
+    let o = me.ours(&["sign", &format!("{image}:v2"), &format!("{image}:missing")]);
+    assert!(!o.status.success());
+    assert!(tree(me.path()) == before);
+}
+
+#[test]
+fn a_tls_registry_with_basic_auth_is_read_with_dockers_credentials() {
+    if !require(&["docker-registry", "skopeo", "umoci", "openssl", "python3"]) {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let p = |n: &str| work.path().join(n).display().to_string();
+    let openssl = |args: &[&str]| {
+        let o = Command::new("openssl").args(args).output().unwrap();
+        assert!(o.status.success(), "openssl {args:?}: {}", text(&o));
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &p("ca.key"),
+        "-out",
+        &p("ca.crt"),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=registry CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &p("reg.key"),
+        "-out",
+        &p("reg.csr"),
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        work.path().join("ext.cnf"),
+        "basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("reg.csr"),
+        "-CA",
+        &p("ca.crt"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-out",
+        &p("reg.crt"),
+        "-days",
+        "2",
+        "-extfile",
+        &p("ext.cnf"),
+    ]);
+    let hash = Command::new("python3")
+        .args([
+            "-W",
+            "ignore",
+            "-c",
+            "import crypt; print(crypt.crypt('secret', crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+        ])
+        .output()
+        .unwrap();
+    assert!(hash.status.success(), "{}", text(&hash));
+    std::fs::write(
+        work.path().join("htpasswd"),
+        format!("alice:{}", String::from_utf8_lossy(&hash.stdout).trim()),
+    )
+    .unwrap();
+    let registry = Registry::start_with(
+        &format!(
+            ", tls: {{certificate: {}, key: {}}}",
+            p("reg.crt"),
+            p("reg.key")
+        ),
+        &format!(
+            "auth: {{htpasswd: {{realm: test, path: {}}}}}\n",
+            p("htpasswd")
+        ),
+    );
+    let digest = registry.push_as(
+        work.path(),
+        "test/private",
+        "v1",
+        "private",
+        &["--dest-creds", "alice:secret"],
+    );
+    let srv = Server::start();
+    let image = format!("{}/test/private:v1", registry.host);
+    // Docker's config with the right password, and the engine's certs.d for the registry CA.
+    let me = DockerConfig::new(&srv, &registry, "alice");
+    {
+        use base64::Engine as _;
+        let auth = base64::engine::general_purpose::STANDARD.encode("alice:secret");
+        std::fs::write(
+            me.path().join("config.json"),
+            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
+        )
+        .unwrap();
+    }
+    let certs_d = work.path().join("certs.d").join(&registry.host);
+    std::fs::create_dir_all(&certs_d).unwrap();
+    std::fs::copy(work.path().join("ca.crt"), certs_d.join("ca.crt")).unwrap();
+    let with_certs = |args: &[&str]| {
+        let mut full = vec!["trust"];
+        full.extend_from_slice(args);
+        let mut c = Command::new(NOTARIUS);
+        c.args(&full)
+            .env("DOCKER_CONFIG", me.path())
+            .env("DOCKER_CERTS_D", work.path().join("certs.d"))
+            .env("DOCKER_CONTENT_TRUST_SERVER", &srv.url)
+            .env("DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE", "root-passphrase")
+            .env(
+                "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE",
+                "repo-passphrase",
+            );
+        c.output().unwrap()
+    };
+    ok(
+        with_certs(&["sign", &image]),
+        "sign on a TLS registry with basic auth",
+    );
+    let out = ok(with_certs(&["verify", &image]), "verify");
+    assert!(out.contains(&digest), "{out}");
+    // Without the registry's CA: its certificate is not trusted, and nothing is staged.
+    let o = me.ours(&["verify", &image]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("presented a certificate that is not trusted")
+            && stderr(&o).contains("certs.d"),
+        "{}",
+        text(&o)
+    );
+    // A wrong password is refused in words that say where to log in.
+    {
+        use base64::Engine as _;
+        let auth = base64::engine::general_purpose::STANDARD.encode("alice:wrong");
+        std::fs::write(
+            me.path().join("config.json"),
+            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
+        )
+        .unwrap();
+    }
+    let o = with_certs(&["verify", &image]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("refused the credentials"),
         "{}",
         text(&o)
     );

@@ -83,6 +83,10 @@ pub enum RegistryError {
     #[error("the registry {host} could not be reached: {cause}")]
     Unreachable { host: String, cause: String },
     #[error(
+        "the registry {host} presented a certificate that is not trusted ({cause}); put its CA certificate in /etc/docker/certs.d/{host}/ca.crt (or $DOCKER_CERTS_D/{host}/ca.crt)"
+    )]
+    UntrustedCertificate { host: String, cause: String },
+    #[error(
         "the registry {host} refused the credentials for {name} (log in with `docker login {host}`, or check ~/.docker/config.json)"
     )]
     Unauthorized { host: String, name: String },
@@ -268,6 +272,15 @@ impl Registry {
         let https = format!("https://{}", self.host);
         let chosen = match self.agent.get(&format!("{https}/v2/")).call() {
             Ok(_) => https,
+            // A registry that speaks TLS with a certificate we cannot verify is refused, even
+            // where plain HTTP would be allowed: Docker's engine would skip verification for
+            // it, which lets anyone on the path answer instead (QUIRKS).
+            Err(e) if certificate_error(&e).is_some() => {
+                return Err(RegistryError::UntrustedCertificate {
+                    host: self.host.clone(),
+                    cause: certificate_error(&e).unwrap_or_default(),
+                });
+            }
             Err(e) if self.allow_http => {
                 log::debug!("{https}/v2/ failed ({e}); trying plain HTTP, as allowed");
                 let http = format!("http://{}", self.host);
@@ -619,6 +632,23 @@ impl Registry {
 }
 
 /// `key="value"` pairs of a `Bearer …` challenge.
+/// The certificate verification failure inside a connection error, if that is what it was
+/// (ureq reports rustls handshake failures as I/O errors wrapping the rustls error).
+fn certificate_error(e: &ureq::Error) -> Option<String> {
+    let cert = |r: &rustls::Error| match r {
+        rustls::Error::InvalidCertificate(c) => Some(format!("{c:?}")),
+        _ => None,
+    };
+    match e {
+        ureq::Error::Rustls(r) => cert(r),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .and_then(cert),
+        _ => None,
+    }
+}
+
 fn parse_challenge(h: &str) -> Vec<(String, String)> {
     let rest = h.get(7..).unwrap_or("");
     let mut out = Vec::new();
