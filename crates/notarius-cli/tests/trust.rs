@@ -871,3 +871,220 @@ fn a_tls_registry_with_basic_auth_is_read_with_dockers_credentials() {
         text(&o)
     );
 }
+
+/// A registry token server (Distribution's token auth) on a loopback port: it hands out
+/// ES256 JWTs, signed by a self-signed certificate the registry trusts, to `alice:secret`
+/// for whatever scope is asked, and 401 to anyone else. Stopped when dropped.
+struct TokenServer {
+    url: String,
+    cert_pem: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// The scopes asked for, with the account, in order.
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl TokenServer {
+    fn start() -> TokenServer {
+        use std::io::{BufRead as _, Write as _};
+        let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["token issuer".to_owned()])
+            .unwrap()
+            .self_signed(&kp)
+            .unwrap();
+        let signer = ring::signature::EcdsaKeyPair::from_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &kp.serialize_der(),
+            &ring::rand::SystemRandom::new(),
+        )
+        .unwrap();
+        let x5c = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(cert.der())
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (stop2, asked2) = (stop.clone(), asked.clone());
+        let thread = std::thread::spawn(move || {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let expected = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode("alice:secret")
+            );
+            while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                };
+                stream.set_nonblocking(false).unwrap();
+                let mut reader = std::io::BufReader::new(&stream);
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let target = line.split(' ').nth(1).unwrap_or("").to_owned();
+                let mut authorized = false;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap() == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':')
+                        && k.eq_ignore_ascii_case("authorization")
+                    {
+                        authorized = v.trim() == expected;
+                    }
+                }
+                let query: Vec<(String, String)> = target
+                    .split_once('?')
+                    .map(|(_, q)| q)
+                    .unwrap_or("")
+                    .split('&')
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| {
+                        (
+                            k.to_owned(),
+                            v.replace("%3A", ":")
+                                .replace("%2F", "/")
+                                .replace("%2C", ","),
+                        )
+                    })
+                    .collect();
+                let get = |k: &str| {
+                    query
+                        .iter()
+                        .find(|(q, _)| q == k)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                };
+                asked2
+                    .lock()
+                    .unwrap()
+                    .push(format!("{} as {:?}", get("scope"), get("account")));
+                let mut s = &stream;
+                if !authorized {
+                    let body = r#"{"details":"no"}"#;
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    continue;
+                }
+                let scope = get("scope");
+                let mut parts = scope.splitn(3, ':');
+                let (kind, name, actions) = (
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or(""),
+                );
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                let header = serde_json::json!({"typ": "JWT", "alg": "ES256", "x5c": [x5c]});
+                let claims = serde_json::json!({
+                    "iss": "test-issuer", "sub": "alice", "aud": "test-registry",
+                    "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("{now}-{name}"),
+                    "access": [{"type": kind, "name": name, "actions": actions.split(',').collect::<Vec<_>>()}],
+                });
+                let input = format!(
+                    "{}.{}",
+                    b64.encode(header.to_string()),
+                    b64.encode(claims.to_string())
+                );
+                let sig = signer
+                    .sign(&ring::rand::SystemRandom::new(), input.as_bytes())
+                    .unwrap();
+                let body =
+                    serde_json::json!({"token": format!("{input}.{}", b64.encode(sig.as_ref()))})
+                        .to_string();
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        TokenServer {
+            url,
+            cert_pem: cert.pem(),
+            stop,
+            thread: Some(thread),
+            asked,
+        }
+    }
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A registry behind token auth (as Docker Hub and most hosted registries are): the
+/// credentials go to the token server named in the challenge, and the token to the registry.
+#[test]
+fn a_registry_behind_token_auth_is_read_with_a_bearer_token() {
+    if !require(&["docker-registry", "skopeo", "umoci"]) {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let tokens = TokenServer::start();
+    let bundle = work.path().join("token-ca.pem");
+    std::fs::write(&bundle, &tokens.cert_pem).unwrap();
+    let registry = Registry::start_with(
+        "",
+        &format!(
+            "auth: {{token: {{realm: \"{}\", service: test-registry, issuer: test-issuer, rootcertbundle: {}}}}}\n",
+            tokens.url,
+            bundle.display()
+        ),
+    );
+    let digest = registry.push_as(
+        work.path(),
+        "team/app",
+        "v1",
+        "token",
+        &["--dest-creds", "alice:secret"],
+    );
+    let srv = Server::start();
+    let image = format!("{}/team/app:v1", registry.host);
+    let write_auth = |dir: &Path, password: &str| {
+        use base64::Engine as _;
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("alice:{password}"));
+        std::fs::write(
+            dir.join("config.json"),
+            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
+        )
+        .unwrap();
+    };
+    let me = DockerConfig::new(&srv, &registry, "alice");
+    write_auth(me.path(), "secret");
+    tokens.asked.lock().unwrap().clear();
+    ok(me.ours(&["sign", &image]), "sign behind token auth");
+    let out = ok(me.ours(&["verify", &image]), "verify behind token auth");
+    assert!(out.contains(&digest), "{out}");
+    let asked = tokens.asked.lock().unwrap().clone();
+    assert!(
+        asked
+            .iter()
+            .all(|a| a == "repository:team/app:pull as \"alice\""),
+        "only pull, for the repository, as the user: {asked:?}"
+    );
+    assert!(!asked.is_empty(), "the token server was asked");
+    // A wrong password: the token server refuses it, and we say where to log in.
+    write_auth(me.path(), "wrong");
+    let o = me.ours(&["verify", &image]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("refused the credentials") && stderr(&o).contains("docker login"),
+        "{}",
+        text(&o)
+    );
+}
