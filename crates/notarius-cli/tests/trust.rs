@@ -149,6 +149,20 @@ struct DockerConfig {
 }
 
 impl DockerConfig {
+    /// Points this config at `srv` (a restarted server listens on a new port).
+    fn point_at(&mut self, srv: &Server) {
+        let tls = self
+            .dir
+            .path()
+            .join("tls")
+            .join(srv.url.trim_start_matches("https://"));
+        std::fs::create_dir_all(&tls).unwrap();
+        std::fs::copy(&srv.ca, tls.join("ca.crt")).unwrap();
+        self.server = srv.url.clone();
+    }
+}
+
+impl DockerConfig {
     fn new(srv: &Server, registry: &Registry, user: &str) -> DockerConfig {
         use base64::Engine as _;
         let dir = tempfile::tempdir().unwrap();
@@ -1084,6 +1098,84 @@ fn a_registry_behind_token_auth_is_read_with_a_bearer_token() {
     assert!(!o.status.success(), "{}", text(&o));
     assert!(
         stderr(&o).contains("refused the credentials") && stderr(&o).contains("docker login"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// Trust data the server should not serve: older than what this machine has seen (a
+/// rollback), or a timestamp whose signature does not verify. Verify refuses each in
+/// Docker's words, says what to do, and leaves the trust dir as it was.
+#[test]
+fn verify_refuses_rolled_back_and_under_signed_trust_data() {
+    if !require(&["docker-registry", "skopeo", "umoci"]) {
+        return;
+    }
+    let registry = Registry::start();
+    let mut srv = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    registry.push(work.path(), "test/rolled", "v1", "one");
+    registry.push(work.path(), "test/rolled", "v2", "two");
+    registry.push(work.path(), "test/forged", "v1", "three");
+    let rolled = format!("{}/test/rolled", registry.host);
+    let forged = format!("{}/test/forged:v1", registry.host);
+    let mut me = DockerConfig::new(&srv, &registry, "alice");
+    ok(me.ours(&["sign", &format!("{rolled}:v1")]), "sign v1");
+    ok(me.ours(&["sign", &format!("{rolled}:v2")]), "sign v2");
+    ok(me.ours(&["sign", &forged]), "sign forged");
+    // This machine has now seen the newest of both.
+    ok(me.ours(&["verify", &format!("{rolled}:v2")]), "verify v2");
+    ok(me.ours(&["verify", &forged]), "verify forged");
+
+    // The server is restored from an older backup (rolled), and one timestamp's signature
+    // is replaced (forged). A restart drops whatever it had in memory.
+    srv.tamper(
+        "DELETE FROM tuf_files WHERE gun LIKE '%/test/rolled' \
+         AND role IN ('timestamp', 'snapshot', 'targets', 'targets/releases', 'targets/alice') \
+         AND version = (SELECT MAX(version) FROM tuf_files f \
+             WHERE f.gun = tuf_files.gun AND f.role = tuf_files.role)",
+    );
+    srv.tamper(
+        "UPDATE tuf_files SET data = CAST(replace(CAST(data AS TEXT), '\"sig\":\"', '\"sig\":\"AAAA') AS BLOB) \
+         WHERE gun LIKE '%/test/forged' AND role = 'timestamp'",
+    );
+    srv = srv.restart();
+    me.point_at(&srv);
+    let before = tree(me.path());
+
+    let o = me.ours(&["verify", &format!("{rolled}:v1")]);
+    assert!(!o.status.success(), "a rollback was accepted: {}", text(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("potential malicious behavior") && e.contains("lower than expected"),
+        "{e}"
+    );
+    assert!(
+        tree(me.path()) == before,
+        "a refused rollback changed the trust dir"
+    );
+
+    let o = me.ours(&["verify", &forged]);
+    assert!(
+        !o.status.success(),
+        "a forged timestamp was accepted: {}",
+        text(&o)
+    );
+    let e = stderr(&o);
+    assert!(
+        e.contains("potential malicious behavior")
+            && e.contains("valid signatures did not meet threshold"),
+        "{e}"
+    );
+    assert!(
+        tree(me.path()) == before,
+        "a refused timestamp changed the trust dir"
+    );
+    // inspect refuses the same data the same way.
+    let o = me.ours(&["inspect", &forged]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("valid signatures did not meet threshold"),
         "{}",
         text(&o)
     );

@@ -41,8 +41,23 @@ fn lookup(ctx: &Context, remote: &str) -> Result<Info, CliError> {
     let mut repo = t.repository(ctx, Permission::ReadOnly)?;
     let cannot = || docker_error(format!("no signatures or cannot access {remote}"));
     let read = repo.read(chrono::Utc::now()).map_err(|e| {
+        use notarius_client::Error as C;
+        use notarius_tuf::store::StoreError as S;
         log::debug!("{e}");
-        cannot()
+        match e {
+            // Docker's words alone where there is simply nothing to show.
+            C::Tuf(notarius_tuf::Error::RepositoryNotExist { .. })
+            | C::Remote(S::MetaNotFound { .. })
+            | C::Tuf(notarius_tuf::Error::Store(S::MetaNotFound { .. })) => cannot(),
+            // Docker logs the reason only with -D; refused trust data (a rollback, a bad
+            // signature) or an unreachable server deserves to be said (QUIRKS).
+            e => match super::notary_error(remote, e) {
+                CliError::Docker(why) => {
+                    docker_error(format!("no signatures or cannot access {remote}\n{why}"))
+                }
+                other => other,
+            },
+        }
     })?;
     crate::commands::warn_all(&read.warnings);
     let targets = view::signed_targets(&read.repo, t.image.tag.as_deref()).map_err(|_| cannot())?;
