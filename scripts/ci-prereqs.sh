@@ -2,6 +2,7 @@
 # Installs the Debian packages the test suite uses, and only those that are missing:
 #   notary (the reference client and servers), softhsm2 (PKCS#11 tests), openssl, curl, jq,
 #   docker-registry, skopeo and umoci (a real OCI registry, filled with images, for `trust`),
+#   faketime (reading trust data as a client would some days from now: expiry),
 #   and Notary's Go sources with a Go toolchain (tests build small checkers against Notary's own code).
 # As root (CI) it installs with apt-get; otherwise through passwordless sudo if there is one, and
 # failing that it names what is missing and carries on, leaving those tests to say what they lack.
@@ -18,6 +19,7 @@ wanted=(
   docker-registry:docker-registry
   skopeo:skopeo
   umoci:umoci
+  faketime:faketime
 )
 
 missing=()

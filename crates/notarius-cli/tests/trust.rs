@@ -1180,3 +1180,162 @@ fn verify_refuses_rolled_back_and_under_signed_trust_data() {
         text(&o)
     );
 }
+
+/// Under-signed (the releases role needs two signers' signatures and has one) and expired
+/// trust data (read as if fifteen days had passed, past the timestamp's expiry: libfaketime)
+/// are refused by verify with Docker's first line, which keys signed, and what to do.
+#[test]
+fn verify_refuses_under_signed_and_expired_trust_data() {
+    if !require(&["docker-registry", "skopeo", "umoci", "faketime"]) {
+        return;
+    }
+    let registry = Registry::start();
+    let srv = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    registry.push(work.path(), "test/pair", "v1", "pair");
+    let v1 = format!("{}/test/pair:v1", registry.host);
+    let gun = format!("{}/test/pair", registry.host);
+    let me = DockerConfig::new(&srv, &registry, "alice");
+    let keydir = work.path().display().to_string();
+    for who in ["alice", "bob", "carol"] {
+        ok(
+            me.ours(&["key", "generate", who, "--dir", &keydir]),
+            "key generate",
+        );
+    }
+    let public = |who: &str| work.path().join(format!("{who}.pub")).display().to_string();
+    // The owner makes a repository whose releases role needs two signatures, alice's and
+    // bob's (Notary sets a threshold only when a role is made: its staged change is edited
+    // to say 2), with notarius' notary commands on the same trust dir.
+    let notary = |args: &[&str], what: &str| {
+        let o = Command::new(NOTARIUS)
+            .arg("-d")
+            .arg(me.path().join("trust"))
+            .args(["-s", &srv.url, "--tlscacert"])
+            .arg(&srv.ca)
+            .args(args)
+            .env("NOTARY_ROOT_PASSPHRASE", "root-passphrase")
+            .env("NOTARY_TARGETS_PASSPHRASE", "repo-passphrase")
+            .env("NOTARY_SNAPSHOT_PASSPHRASE", "repo-passphrase")
+            .env("HOME", me.path())
+            .output()
+            .unwrap();
+        ok(o, what)
+    };
+    notary(&["init", &gun], "init");
+    notary(
+        &[
+            "delegation",
+            "add",
+            &gun,
+            "targets/releases",
+            &public("alice"),
+            &public("bob"),
+            "--all-paths",
+        ],
+        "delegation add",
+    );
+    {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let dir = me.path().join("trust/tuf").join(&gun).join("changelist");
+        let mut edited = 0;
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let path = f.unwrap().path();
+            let mut change: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            if change["role"] != "targets/releases" {
+                continue;
+            }
+            let mut data: serde_json::Value =
+                serde_json::from_slice(&b64.decode(change["data"].as_str().unwrap()).unwrap())
+                    .unwrap();
+            // Notary stages the keys (which make the role) apart from the paths.
+            if data.get("add_keys").is_none() {
+                continue;
+            }
+            data["threshold"] = 2.into();
+            change["data"] = b64.encode(data.to_string()).into();
+            std::fs::write(&path, change.to_string()).unwrap();
+            edited += 1;
+        }
+        assert_eq!(edited, 1, "one staged change makes the releases role");
+    }
+    notary(&["publish", &gun], "publish");
+    ok(
+        me.ours(&["signer", "add", "--key", &public("bob"), "bob", &gun]),
+        "signer add bob",
+    );
+    ok(me.ours(&["sign", &v1]), "sign v1 with both keys");
+    ok(me.ours(&["verify", &v1]), "verify with both signatures");
+    // Bob leaves and carol joins: releases now needs alice's and carol's signatures, and v1
+    // carries alice's and bob's, so one of the two it needs.
+    ok(
+        me.ours(&["signer", "remove", "-f", "bob", &gun]),
+        "signer remove bob",
+    );
+    ok(
+        me.ours(&["signer", "add", "--key", &public("carol"), "carol", &gun]),
+        "signer add carol",
+    );
+    // The first read caches the new, valid targets, snapshot and timestamp; the releases
+    // role is left out. A second read changes nothing.
+    let o = me.ours(&["verify", &v1]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let before = tree(me.path());
+    let o = me.ours(&["verify", &v1]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!(
+            "Warning: potential malicious behavior - trust data has insufficient signatures for remote repository {gun}: valid signatures did not meet threshold for targets/releases"
+        )),
+        "{e}"
+    );
+    assert!(
+        e.contains("needed: 2 valid signatures") && e.contains("targets/releases is a delegation"),
+        "the threshold and what to do are named: {e}"
+    );
+    assert!(
+        tree(me.path()) == before,
+        "a refused read changed the trust dir"
+    );
+
+    // Expired: another repository read fifteen days from now, past its timestamp's expiry
+    // (the server, in this process, still lives today and serves the same timestamp).
+    registry.push(work.path(), "test/old", "v1", "old");
+    let old = format!("{}/test/old:v1", registry.host);
+    ok(me.ours(&["sign", &old]), "sign old");
+    let before = tree(me.path());
+    let mut c = Command::new("faketime");
+    c.args(["+15 days", NOTARIUS, "trust", "verify", &old])
+        .env("DOCKER_CONFIG", me.path())
+        .env("DOCKER_CONTENT_TRUST_SERVER", &srv.url)
+        .env("HOME", me.path());
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!(
+            "remote repository {}/test/old out-of-date",
+            registry.host
+        )) && e.contains("expired"),
+        "{e}"
+    );
+    let after = tree(me.path());
+    let changed: Vec<_> = after
+        .iter()
+        .filter(|f| !before.contains(f))
+        .map(|f| f.0.clone())
+        .chain(
+            before
+                .iter()
+                .filter(|f| !after.contains(f))
+                .map(|f| f.0.clone()),
+        )
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "a refused read changed the trust dir: {changed:?}"
+    );
+}

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use notarius_crypto::service::CryptoService;
 use notarius_tuf::repo::Repo;
-use notarius_tuf::role::Gun;
+use notarius_tuf::role::{self, Gun};
+use notarius_tuf::store::MetadataCache as _;
 use notarius_tuf::trust::TrustPinConfig;
 use notarius_tuf::update::{UpdateOptions, load_tuf_repo};
 
@@ -38,6 +39,8 @@ pub struct Read {
     pub repo: Repo,
     /// What the user should know (roles near expiry, delegations that did not verify).
     pub warnings: Vec<String>,
+    /// The delegations left out (expired or under-signed), with why.
+    pub skipped: Vec<(String, notarius_tuf::Error)>,
 }
 
 /// What a publish did.
@@ -114,6 +117,7 @@ impl<R: Remote> Repository<R> {
         Ok(Read {
             repo: u.repo,
             warnings: u.warnings,
+            skipped: u.skipped,
         })
     }
 
@@ -177,7 +181,16 @@ impl<R: Remote> Repository<R> {
         let (applied, mut more) =
             publish::apply_changes(&mut loaded.repo, &mut loaded.invalid, &changes, cs, now)?;
         warnings.append(&mut more);
-        publish::sign_and_upload(&mut loaded.repo, cs, &self.remote, &[], loaded.initial, now)?;
+        let uploaded =
+            publish::sign_and_upload(&mut loaded.repo, cs, &self.remote, &[], loaded.initial, now)?;
+        if loaded.initial {
+            // The root made here is the trust anchor from now on, as Notary's `Initialize`
+            // saves it: the next read verifies the server against it instead of trusting the
+            // server's root on first use.
+            if let Some((_, bytes)) = uploaded.iter().find(|(r, _)| r == role::ROOT) {
+                overlay.set(role::ROOT, bytes)?;
+            }
+        }
         overlay.commit();
         cl.remove_files(&applied)?;
         // The repository exists now; its root is what the server has.

@@ -157,6 +157,50 @@ fn the_first_publish_creates_the_repository_a_consumer_verifies() {
             .collect();
     assert_eq!(held.len(), 3, "{held:?}");
     assert!(!held.iter().any(|r| r == "timestamp"));
+    // The root made here is cached as the trust anchor (Notary's `Initialize` saves it).
+    assert_eq!(
+        std::fs::read(
+            p._dir
+                .path()
+                .join("tuf")
+                .join(GUN)
+                .join("metadata/root.json")
+        )
+        .ok(),
+        server.file("root")
+    );
+}
+
+/// After the first publish the publisher trusts the root it made, not whatever root the
+/// server serves next: a server that swaps in another root (a compromise, or a different
+/// repository restored over this one) is refused, and nothing cached changes.
+#[test]
+fn a_root_swapped_after_the_first_publish_is_refused() {
+    let server = MemoryRemote::new(GUN);
+    let mut p = publisher(&server);
+    p.add("v1", b"one");
+    p.publish();
+    let other_server = MemoryRemote::new(GUN);
+    let mut other = publisher(&other_server);
+    other.add("v1", b"evil");
+    other.publish();
+    for r in ["root", "targets", "snapshot", "timestamp"] {
+        server.put_raw(r, &other_server.file(r).unwrap());
+    }
+    let before = tree(p._dir.path());
+    let e = p.repo.read(Utc::now()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            crate::Error::Tuf(
+                notarius_tuf::Error::RoleThreshold { .. }
+                    | notarius_tuf::Error::RootRotationFail(_)
+                    | notarius_tuf::Error::ValidationFail(_)
+            )
+        ),
+        "{e:?}"
+    );
+    assert_eq!(tree(p._dir.path()), before);
 }
 
 #[test]

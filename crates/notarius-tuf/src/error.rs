@@ -138,6 +138,14 @@ impl Error {
              root key was rotated on purpose, the repository owner must sign the new root with the \
              old key too; otherwise do not trust this data."
                 .to_owned()
+        } else if crate::role::is_delegation(role) {
+            format!(
+                "  next: {role} is a delegation, and its targets are not trusted until {} of the \
+                 signers {} lists for it sign it again (`notarius trust sign IMAGE:TAG`, or a \
+                 publish by one of them), or the repository owner changes its keys or threshold.",
+                d.threshold,
+                crate::role::parent(role)
+            )
         } else {
             format!(
                 "  next: this {role} metadata was not signed by the keys the trusted root lists for \
@@ -246,6 +254,19 @@ mod tests {
             detail: Some(Box::default()),
         };
         assert!(root.explanation().unwrap().contains("old key too"));
+        let releases = Error::RoleThreshold {
+            role: Some("targets/releases".into()),
+            detail: Some(Box::new(ThresholdDetail {
+                threshold: 2,
+                ..Default::default()
+            })),
+        };
+        let x = releases.explanation().unwrap();
+        assert!(
+            x.contains("targets/releases is a delegation")
+                && x.contains("until 2 of the signers targets lists"),
+            "{x}"
+        );
         assert!(Error::NoSignatures.explanation().is_none());
     }
 

@@ -42,6 +42,9 @@ pub struct Updated {
     pub repo: Repo,
     pub invalid: Repo,
     pub warnings: Vec<String>,
+    /// The delegations left out because they were expired or under-signed, with why: a
+    /// caller that finds nothing where it looked can say which role failed instead.
+    pub skipped: Vec<(String, Error)>,
 }
 
 struct Client<'a> {
@@ -51,6 +54,7 @@ struct Client<'a> {
     new_builder: RepoBuilder,
     now: Instant,
     warnings: Vec<String>,
+    skipped: Vec<(String, Error)>,
     /// The bytes of the last download that failed to load (Go returns them with the error).
     last_download: Option<Vec<u8>>,
 }
@@ -85,6 +89,7 @@ pub fn load_tuf_repo(
         repo,
         invalid,
         warnings,
+        skipped: client.skipped,
     })
 }
 
@@ -169,6 +174,7 @@ fn bootstrap<'a>(
         new_builder,
         now,
         warnings: Vec::new(),
+        skipped: Vec::new(),
         last_download: None,
     })
 }
@@ -284,6 +290,7 @@ impl Client<'_> {
                     }
                     self.warnings
                         .push(format!("Error getting {}: {e}", r.base.name));
+                    self.skipped.push((r.base.name.clone(), e));
                 }
                 Err(e) => return Err(e),
             }

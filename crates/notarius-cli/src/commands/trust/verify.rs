@@ -55,13 +55,20 @@ impl Verify {
         crate::commands::warn_all(&read.warnings);
         let all = view::signed_targets(&read.repo, Some(&tag))?;
         // A trusted pull reads targets/releases first, then targets.
-        let released = [RELEASES_ROLE, role::TARGETS]
-            .iter()
-            .find_map(|r| {
-                all.iter()
-                    .find(|s| s.role == *r && is_released_role(&s.role))
-            })
-            .ok_or_else(|| docker_error(format!("No valid trust data for {tag}")))?;
+        let released = [RELEASES_ROLE, role::TARGETS].iter().find_map(|r| {
+            all.iter()
+                .find(|s| s.role == *r && is_released_role(&s.role))
+        });
+        let Some(released) = released else {
+            // The releases role was left out as under-signed or expired: that, not a missing
+            // signature, is why the tag is not there (docker says only "No valid trust data").
+            let mut read = read;
+            if let Some(i) = read.skipped.iter().position(|(r, _)| r == RELEASES_ROLE) {
+                let (_, e) = read.skipped.swap_remove(i);
+                return Err(notary_error(&name, notarius_client::Error::Tuf(e)));
+            }
+            return Err(docker_error(format!("No valid trust data for {tag}")));
+        };
         let signed_hex = released
             .meta
             .sha256()
