@@ -164,12 +164,17 @@ impl DockerConfig {
 
 impl DockerConfig {
     fn new(srv: &Server, registry: &Registry, user: &str) -> DockerConfig {
+        DockerConfig::for_server(&srv.url, &srv.ca, registry, user)
+    }
+
+    /// For any trust server (the real notary-server too), given its URL and CA.
+    fn for_server(url: &str, ca: &Path, registry: &Registry, user: &str) -> DockerConfig {
         use base64::Engine as _;
         let dir = tempfile::tempdir().unwrap();
-        let host = srv.url.trim_start_matches("https://");
+        let host = url.trim_start_matches("https://");
         let tls = dir.path().join("tls").join(host);
         std::fs::create_dir_all(&tls).unwrap();
-        std::fs::copy(&srv.ca, tls.join("ca.crt")).unwrap();
+        std::fs::copy(ca, tls.join("ca.crt")).unwrap();
         let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:x"));
         std::fs::write(
             dir.path().join("config.json"),
@@ -178,7 +183,7 @@ impl DockerConfig {
         .unwrap();
         DockerConfig {
             dir,
-            server: srv.url.clone(),
+            server: url.to_owned(),
         }
     }
 
@@ -1338,4 +1343,47 @@ fn verify_refuses_under_signed_and_expired_trust_data() {
         changed.is_empty(),
         "a refused read changed the trust dir: {changed:?}"
     );
+}
+
+/// The real notary-server (Notary 0.7, with its notary-signer) as the trust server: what
+/// notarius signs there the docker CLI reads and re-signs, and the reverse; inspect agrees.
+#[test]
+fn against_the_real_notary_server() {
+    if !require(&["docker-registry", "skopeo", "umoci", "docker"]) {
+        return;
+    }
+    let Some(scripts) = notarius_testpeer::require_peer() else {
+        return;
+    };
+    let peer = notarius_testpeer::Peer::start(&scripts);
+    let registry = Registry::start();
+    let work = tempfile::tempdir().unwrap();
+    let digest = registry.push(work.path(), "test/reference", "v1", "reference");
+    let image = format!("{}/test/reference", registry.host);
+    let v1 = format!("{image}:v1");
+    let alice = DockerConfig::for_server(&peer.url, &peer.ca(), &registry, "alice");
+    ok(alice.ours(&["sign", &v1]), "sign on notary-server");
+    let out = ok(alice.ours(&["verify", &v1]), "verify on notary-server");
+    assert_eq!(out, format!("{image}@{digest}\n"));
+    let ours = ok(alice.ours(&["inspect", &v1]), "inspect");
+    let theirs = ok(alice.docker(&["inspect", &v1]), "docker trust inspect");
+    assert_eq!(ours, theirs, "inspect agrees on notary-server");
+    // Docker re-signs what we made (a new image under the tag, pushed by skopeo: docker's
+    // sign of an existing tag signs what the trust data has unless the engine has the image,
+    // so we sign the move with --local and docker then revokes it).
+    let moved = registry.push(work.path(), "test/reference", "v1", "reference, moved");
+    ok(alice.ours(&["sign", "--local", &v1]), "sign the moved tag");
+    let out = ok(alice.ours(&["verify", &v1]), "verify the moved tag");
+    assert_eq!(out, format!("{image}@{moved}\n"));
+    let theirs = ok(alice.docker(&["inspect", &v1]), "docker trust inspect");
+    assert!(
+        theirs.contains(moved.trim_start_matches("sha256:")),
+        "{theirs}"
+    );
+    ok(
+        alice.docker(&["revoke", "--yes", &v1]),
+        "docker trust revoke",
+    );
+    let o = alice.ours(&["verify", &v1]);
+    assert_eq!(stderr(&o), "No valid trust data for v1\n");
 }
