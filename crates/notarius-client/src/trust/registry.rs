@@ -709,4 +709,161 @@ mod tests {
             ("service".to_owned(), "reg".to_owned())
         );
     }
+
+    /// A plain-HTTP registry on loopback that answers each path with a fixed response
+    /// (`/v2/` with 200); stops when the test's last request is served and it is dropped.
+    struct Fake {
+        host: String,
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl Fake {
+        fn start(routes: Vec<(&'static str, &'static str, Vec<u8>)>) -> Fake {
+            use std::io::{BufRead as _, Write as _};
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.set_nonblocking(true).unwrap();
+            let host = listener.local_addr().unwrap().to_string();
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let stop2 = stop.clone();
+            let thread = std::thread::spawn(move || {
+                while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                    let Ok((stream, _)) = listener.accept() else {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    };
+                    stream.set_nonblocking(false).unwrap();
+                    let mut reader = std::io::BufReader::new(&stream);
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).is_err() {
+                        continue;
+                    }
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                            break;
+                        }
+                    }
+                    let path = line.split(' ').nth(1).unwrap_or("");
+                    let (ctype, body): (&str, &[u8]) = if path == "/v2/" {
+                        ("application/json", b"{}")
+                    } else if let Some((_, t, b)) = routes.iter().find(|(p, _, _)| *p == path) {
+                        (t, b)
+                    } else {
+                        let mut s = &stream;
+                        let _ = s.write_all(
+                            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                        continue;
+                    };
+                    let mut s = &stream;
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = s.write_all(body);
+                }
+            });
+            Fake {
+                host,
+                stop,
+                thread: Some(thread),
+            }
+        }
+
+        fn registry(&self) -> Registry {
+            let image = ImageRef::parse(&format!("{}/x/y", self.host)).unwrap();
+            Registry::new(
+                &image,
+                RegistryOptions {
+                    allow_http: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        }
+    }
+
+    impl Drop for Fake {
+        fn drop(&mut self) {
+            self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    /// Every way a registry's answer is refused: too large, not an image, not the digest
+    /// asked for, not JSON, a Content-Type that disagrees with the body; and a good one read.
+    #[test]
+    fn bad_manifests_are_refused_with_what_was_wrong() {
+        let good = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#.to_vec();
+        let good_digest = format!(
+            "sha256:{}",
+            hex::encode(notarius_tuf::metadata::sha256(&good))
+        );
+        let mut big =
+            br#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","x":""#.to_vec();
+        big.resize(MAX_MANIFEST as usize + 10, b'a');
+        big.extend_from_slice(b"\"}");
+        let fake = Fake::start(vec![
+            ("/v2/x/y/manifests/good", OCI_MANIFEST, good.clone()),
+            ("/v2/x/y/manifests/big", OCI_MANIFEST, big),
+            (
+                "/v2/x/y/manifests/html",
+                "text/html",
+                b"<html>login</html>".to_vec(),
+            ),
+            (
+                "/v2/x/y/manifests/chart",
+                "application/vnd.cncf.helm.config.v1+json",
+                br#"{"name":"chart"}"#.to_vec(),
+            ),
+            ("/v2/x/y/manifests/liar", DOCKER_MANIFEST, good.clone()),
+            (
+                "/v2/x/y/manifests/sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                OCI_MANIFEST,
+                good.clone(),
+            ),
+        ]);
+        let reg = fake.registry();
+        let m = reg.manifest("x/y", "good").unwrap();
+        assert_eq!(
+            (m.digest.as_str(), m.size),
+            (good_digest.as_str(), good.len() as u64)
+        );
+        let e = reg.manifest("x/y", "big").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                RegistryError::TooLarge {
+                    limit: MAX_MANIFEST,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = reg.manifest("x/y", "html").unwrap_err();
+        assert!(matches!(e, RegistryError::Malformed { .. }), "{e}");
+        let e = reg.manifest("x/y", "chart").unwrap_err();
+        assert!(
+            matches!(&e, RegistryError::UnknownMediaType { media_type, .. } if media_type == "application/vnd.cncf.helm.config.v1+json"),
+            "{e}"
+        );
+        let e = reg.manifest("x/y", "liar").unwrap_err();
+        assert!(e.to_string().contains("Content-Type says"), "{e}");
+        let e = reg
+            .manifest(
+                "x/y",
+                "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&e, RegistryError::DigestMismatch { got, .. } if *got == good_digest),
+            "{e}"
+        );
+        let e = reg.manifest("x/y", "missing").unwrap_err();
+        assert!(matches!(e, RegistryError::NotFound { .. }), "{e}");
+    }
 }
