@@ -32,7 +32,7 @@ need=()
 for c in hyperfine docker curl jq; do command -v "$c" >/dev/null 2>&1 || need+=("$c"); done
 if [ "${#need[@]}" -gt 0 ]; then
   pkgs=()
-  for c in "${need[@]}"; do case "$c" in docker) pkgs+=(docker-cli) ;; *) pkgs+=("$c") ;; esac; done
+  for c in "${need[@]}"; do case "$c" in docker) pkgs+=(docker.io) ;; *) pkgs+=("$c") ;; esac; done
   log "installing ${pkgs[*]}"
   SUDO=(); [ "$(id -u)" -eq 0 ] || SUDO=(sudo -n)
   "${SUDO[@]}" apt-get update -qq

@@ -2,7 +2,8 @@
 # Installs the Debian packages the test suite uses, and only those that are missing:
 #   notary (the reference client and servers), softhsm2 (PKCS#11 tests), openssl, curl, jq,
 #   docker-registry, skopeo and umoci (a real OCI registry, filled with images, for `trust`),
-#   faketime (reading trust data as a client would some days from now: expiry),
+#   faketime (reading trust data as a client would some days from now: expiry), the docker CLI
+#   where there is none (Debian's docker.io),
 #   and Notary's Go sources with a Go toolchain (tests build small checkers against Notary's own code).
 # As root (CI) it installs with apt-get; otherwise through passwordless sudo if there is one, and
 # failing that it names what is missing and carries on, leaving those tests to say what they lack.
@@ -20,6 +21,9 @@ wanted=(
   skopeo:skopeo
   umoci:umoci
   faketime:faketime
+  # The docker CLI is the reference for `notarius trust` (machines of this kind ship docker
+  # 28.2.2 in /usr/local/bin; Debian 12's docker.io, 20.10, only where it is missing).
+  docker.io:docker
 )
 
 missing=()
