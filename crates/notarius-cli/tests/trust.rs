@@ -1387,3 +1387,51 @@ fn against_the_real_notary_server() {
     let o = alice.ours(&["verify", &v1]);
     assert_eq!(stderr(&o), "No valid trust data for v1\n");
 }
+
+/// A trust server that refuses the publish (here its database refuses every write, as a full
+/// disk would): the sign fails saying so, and the trust dir, the server and the registry are
+/// as they were; once the server writes again, the same sign works.
+#[test]
+fn a_refused_publish_changes_nothing() {
+    if !require(&["docker-registry", "skopeo", "umoci"]) {
+        return;
+    }
+    let registry = Registry::start();
+    let srv = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    registry.push(work.path(), "test/refused", "v1", "one");
+    let v2_digest = registry.push(work.path(), "test/refused", "v2", "two");
+    let image = format!("{}/test/refused", registry.host);
+    let me = DockerConfig::new(&srv, &registry, "alice");
+    ok(me.ours(&["sign", &format!("{image}:v1")]), "sign v1");
+    let inspected = ok(me.ours(&["inspect", &image]), "inspect");
+    srv.tamper(
+        "CREATE TRIGGER refuse_writes BEFORE INSERT ON tuf_files \
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    );
+    let before = tree(me.path());
+    let o = me.ours(&["sign", &format!("{image}:v2")]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("failed to sign")
+            && e.contains("v2")
+            && e.contains("nothing was published")
+            && e.contains("Run the same `notarius trust sign` again"),
+        "{e}"
+    );
+    assert!(
+        tree(me.path()) == before,
+        "a refused publish changed the trust dir"
+    );
+    // The server serves what it had: a fresh reader sees v1 only.
+    let fresh = DockerConfig::new(&srv, &registry, "carol");
+    assert_eq!(ok(fresh.ours(&["inspect", &image]), "inspect"), inspected);
+    srv.tamper("DROP TRIGGER refuse_writes");
+    ok(
+        me.ours(&["sign", &format!("{image}:v2")]),
+        "sign v2 once the server writes",
+    );
+    let out = ok(fresh.ours(&["verify", &format!("{image}:v2")]), "verify v2");
+    assert_eq!(out, format!("{image}@{v2_digest}\n"));
+}

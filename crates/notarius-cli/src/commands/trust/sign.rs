@@ -157,7 +157,7 @@ impl Sign {
                     writeln!(out, "Signing and pushing trust metadata for {}", shown(tag))?;
                 }
                 repo.publish(&mut cs, now)
-                    .map_err(|e| docker_error(format!("failed to sign {name}:{}: {e}", tags[0])))?;
+                    .map_err(|e| publish_failed(&name, &tags[0], e))?;
                 for tag in tags {
                     writeln!(out, "Successfully signed {name}:{tag}")?;
                 }
@@ -202,7 +202,7 @@ impl Sign {
             }
             let published = repo
                 .publish(&mut cs, now)
-                .map_err(|e| docker_error(format!("failed to sign {name}:{}: {e}", tags[0])))?;
+                .map_err(|e| publish_failed(&name, &tags[0], e))?;
             crate::commands::warn_all(&published.warnings);
             for tag in tags {
                 writeln!(out, "Successfully signed {name}:{tag}")?;
@@ -227,4 +227,28 @@ fn signer_key(
         return Ok(key.public_key().clone());
     }
     Ok(cs.create(signer, "", notarius_crypto::private::Algorithm::Ecdsa)?)
+}
+
+/// Docker's `failed to sign NAME:TAG: …`, then what to do: nothing was published, and (unlike a
+/// `notary publish`) nothing stays staged, so the same sign is what to run again.
+fn publish_failed(name: &str, tag: &str, e: notarius_client::Error) -> CliError {
+    use notarius_client::Error as C;
+    use notarius_tuf::store::StoreError as S;
+    let first = format!("failed to sign {name}:{tag}: {e}");
+    let next = match e {
+        C::Remote(S::ServerUnavailable { code }) if code >= 500 => Some(
+            "next: the trust server failed to store the signature (its log says why) and nothing \
+             was published. Run the same `notarius trust sign` again once it works."
+                .to_owned(),
+        ),
+        // Which keys would not open, or which signatures were missing: as for `notary`.
+        e @ (C::SigningKeysUnavailable { .. } | C::Tuf(_)) => {
+            crate::error::explanation(&CliError::Client(e))
+        }
+        _ => None,
+    };
+    docker_error(match next {
+        Some(n) => format!("{first}\n{n}"),
+        None => first,
+    })
 }
