@@ -6,8 +6,10 @@ use std::io::Write;
 
 use notarius_client::changelist::Change;
 use notarius_client::remote::Permission;
+use notarius_client::trust::registry::Registry;
 use notarius_client::trust::sign::{manifest_target, signable_roles, signer_changes};
 use notarius_client::trust::view::{self, is_released_role};
+use notarius_tuf::metadata::FileMeta;
 use notarius_tuf::role;
 
 use super::{RegistryFlags, TrustTarget, crypto, docker_error, notary_error};
@@ -105,23 +107,18 @@ impl Sign {
                 })) => None,
                 Err(e) => return Err(notary_error(&name, e)),
             };
+            // The registry, made on first use (a re-sign of signed tags never needs it).
             let registry = std::cell::OnceCell::new();
-            let mut bar = crate::progress::Progress::new("resolving");
-            let mut resolve =
-                |i: usize, tag: &str| -> Result<notarius_tuf::metadata::FileMeta, CliError> {
-                    bar.update(i, tags.len(), tag);
-                    let reg = match registry.get() {
-                        Some(r) => r,
-                        None => {
-                            let r = t.registry(&self.registry)?;
-                            registry.get_or_init(|| r)
-                        }
-                    };
-                    let manifest = reg
-                        .manifest(&t.image.path, tag)
-                        .map_err(|e| docker_error(e.to_string()))?;
-                    Ok(manifest_target(&manifest))
+            let resolve = |todo: &[&str]| -> Result<Vec<FileMeta>, CliError> {
+                let reg = match registry.get() {
+                    Some(r) => r,
+                    None => {
+                        let r = t.registry(&self.registry)?;
+                        registry.get_or_init(|| r)
+                    }
                 };
+                resolve_tags(reg, &t.image.path, todo)
+            };
             let Some(read) = read else {
                 // A new repository: its first signer is the registry user, as docker names it.
                 let user = t.credentials.as_ref().and_then(|c| c.username()).ok_or_else(|| {
@@ -133,11 +130,7 @@ impl Sign {
                 notarius_client::trust::sign::check_signer_name(&user, "signer")
                     .map_err(docker_error)?;
                 // Every tag resolved before anything is staged.
-                let mut metas = Vec::new();
-                for (i, tag) in tags.iter().enumerate() {
-                    metas.push(resolve(i, tag)?);
-                }
-                bar.update(tags.len(), tags.len(), "");
+                let metas = resolve(&tags.iter().map(String::as_str).collect::<Vec<_>>())?;
                 let key = signer_key(&mut cs, &user)?;
                 for c in signer_changes(&user, &[key]) {
                     cl.add(&c)?;
@@ -167,12 +160,17 @@ impl Sign {
             let delegations = view::delegations(&read.repo)?;
             let held: Vec<String> = cs.list_all_keys()?.into_keys().collect();
             let mut staged = Vec::new();
-            for (i, tag) in tags.iter().enumerate() {
+            let mut unresolved = Vec::new();
+            for tag in tags {
                 let all = view::signed_targets(&read.repo, Some(tag))?;
                 let released = all.iter().find(|s| is_released_role(&s.role));
+                // Without --local a signed tag is signed again as it was (docker's rule).
                 let meta = match released {
-                    Some(s) if !self.local => s.meta.clone(),
-                    _ => resolve(i, tag)?,
+                    Some(s) if !self.local => Some(s.meta.clone()),
+                    _ => {
+                        unresolved.push(staged.len());
+                        None
+                    }
                 };
                 let roles = signable_roles(&delegations, &held, tag)
                     .map_err(|e| docker_error(format!("failed to sign {name}:{tag}: {e}")))?;
@@ -183,8 +181,14 @@ impl Sign {
                     view::released_rows(&all).into_iter().next(),
                 ));
             }
-            bar.update(tags.len(), tags.len(), "");
+            let todo: Vec<&str> = unresolved.iter().map(|&i| staged[i].0.as_str()).collect();
+            if !todo.is_empty() {
+                for (i, meta) in unresolved.iter().zip(resolve(&todo)?) {
+                    staged[*i].1 = Some(meta);
+                }
+            }
             for (tag, meta, roles, existing) in staged {
+                let meta = meta.expect("every tag resolved above");
                 writeln!(out, "Signing and pushing trust metadata for {}", shown(tag))?;
                 for r in &roles {
                     let scope = (r != role::TARGETS).then_some(r.as_str());
@@ -227,6 +231,59 @@ fn signer_key(
         return Ok(key.public_key().clone());
     }
     Ok(cs.create(signer, "", notarius_crypto::private::Algorithm::Ecdsa)?)
+}
+
+/// How many manifests are asked for at once: enough to hide the round trips of a registry far
+/// away, few enough not to look like a flood to it.
+const RESOLVERS: usize = 8;
+
+/// The targets of `tags` in repository `path`, resolved through the registry a few at a time,
+/// in the order given; after one fails no more are asked for, and a failure is the error. A
+/// bar on a terminal shows the count.
+fn resolve_tags(reg: &Registry, path: &str, tags: &[&str]) -> Result<Vec<FileMeta>, CliError> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let bar = std::sync::Mutex::new((crate::progress::Progress::new("resolving"), 0usize));
+    let results: Vec<std::sync::Mutex<Option<Result<FileMeta, String>>>> =
+        tags.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..RESOLVERS.min(tags.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= tags.len() || failed.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let r = reg
+                        .manifest(path, tags[i])
+                        .map(|m| manifest_target(&m))
+                        .map_err(|e| e.to_string());
+                    if r.is_err() {
+                        failed.store(true, Ordering::SeqCst);
+                    }
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                    let mut b = bar.lock().unwrap_or_else(|p| p.into_inner());
+                    b.1 += 1;
+                    let done = b.1;
+                    b.0.update(done, tags.len(), tags[i]);
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(tags.len());
+    for r in results {
+        match r.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(Ok(m)) => out.push(m),
+            Some(Err(e)) => return Err(docker_error(e)),
+            // Left unasked because another tag had failed: that failure is returned below.
+            None => continue,
+        }
+    }
+    if out.len() != tags.len() {
+        return Err(docker_error("resolving the tags stopped early".to_owned()));
+    }
+    Ok(out)
 }
 
 /// Docker's `failed to sign NAME:TAG: …`, then what to do: nothing was published, and (unlike a
