@@ -9,6 +9,8 @@
 //! [`MAX_ROOT_ROTATIONS`] versions and a targets walk of more than [`MAX_TARGETS_ROLES`] roles
 //! are refused, so a hostile server cannot keep a client busy forever.
 
+use std::collections::BTreeMap;
+
 use crate::builder::RepoBuilder;
 use crate::error::{Error, Result};
 use crate::metadata::{DelegationRole, Envelope, Root, Targets};
@@ -59,8 +61,62 @@ struct Client<'a> {
     last_download: Option<Vec<u8>>,
 }
 
-/// Notary's `LoadTUFRepo`.
+/// Notary's `LoadTUFRepo`, all or nothing for the cache: what the update verified is written to
+/// `cache` only once the whole update has verified. Notary writes each file as it is verified,
+/// so an update that then fails (a rolled-back snapshot after a new timestamp, a bad signature
+/// further down) has already moved the trust directory (QUIRKS; catalogue CV-17, CV-50, INV-C).
 pub fn load_tuf_repo(
+    opts: &UpdateOptions,
+    remote: &mut dyn RemoteStore,
+    cache: &mut dyn MetadataCache,
+) -> Result<Updated> {
+    let mut staged = Staged {
+        base: cache,
+        pending: BTreeMap::new(),
+    };
+    let updated = load_tuf_repo_staged(opts, remote, &mut staged)?;
+    // Notary only logs a failed cache write; so do we (the data is verified either way, and
+    // the next update fetches what did not land).
+    for (name, bytes) in staged.pending {
+        let _ = match bytes {
+            Some(b) => staged.base.set(&name, &b),
+            None => staged.base.remove(&name),
+        };
+    }
+    Ok(updated)
+}
+
+/// The update's view of the cache: reads see its own pending writes first.
+struct Staged<'a> {
+    base: &'a mut dyn MetadataCache,
+    /// `None` marks a removal.
+    pending: BTreeMap<String, Option<Vec<u8>>>,
+}
+
+impl MetadataCache for Staged<'_> {
+    fn get_sized(&self, name: &str, size: Option<u64>) -> std::result::Result<Vec<u8>, StoreError> {
+        match self.pending.get(name) {
+            Some(Some(b)) if b.len() as u64 > size.unwrap_or(crate::store::MAX_DOWNLOAD_SIZE) => {
+                Err(StoreError::MaliciousServer)
+            }
+            Some(Some(b)) => Ok(b.clone()),
+            Some(None) => Err(StoreError::MetaNotFound {
+                resource: name.to_owned(),
+            }),
+            None => self.base.get_sized(name, size),
+        }
+    }
+    fn set(&mut self, name: &str, bytes: &[u8]) -> std::result::Result<(), StoreError> {
+        self.pending.insert(name.to_owned(), Some(bytes.to_vec()));
+        Ok(())
+    }
+    fn remove(&mut self, name: &str) -> std::result::Result<(), StoreError> {
+        self.pending.insert(name.to_owned(), None);
+        Ok(())
+    }
+}
+
+fn load_tuf_repo_staged(
     opts: &UpdateOptions,
     remote: &mut dyn RemoteStore,
     cache: &mut dyn MetadataCache,

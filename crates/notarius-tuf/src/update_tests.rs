@@ -191,8 +191,49 @@ fn cv17_timestamp_pointing_to_an_older_snapshot_is_refused() {
     r.store(role::SNAPSHOT, old_snapshot);
     r.timestamp.version += 1;
     r.publish_timestamp();
+    let before = cache.files.clone();
     let e = update(&r, &mut cache).unwrap_err();
     assert!(matches!(e, Error::LowVersion { .. }), "{e}");
+    assert!(
+        cache.files == before,
+        "INV-C: the refused update moved nothing"
+    );
+}
+
+/// CV-50: a timestamp that verifies (signature, expiry, version) but names a snapshot that
+/// does not is not persisted, so the cache still holds the old timestamp's bytes; the next
+/// honest update works.
+#[test]
+fn cv50_a_verified_timestamp_of_a_failed_update_is_not_persisted() {
+    let mut r = repo_with_target();
+    let mut cache = MemoryStore::default();
+    update(&r, &mut cache).unwrap();
+    let before = cache.files.clone();
+    let honest_snapshot = r.current[role::SNAPSHOT].clone();
+    // A new snapshot whose signature is broken, named by a properly signed new timestamp.
+    r.bump_snapshot_and_timestamp();
+    let good_new_snapshot = r.current[role::SNAPSHOT].clone();
+    let mut forged: serde_json::Value = serde_json::from_slice(&good_new_snapshot).unwrap();
+    forged["signatures"][0]["sig"] = serde_json::Value::String("AAAA".into());
+    let forged = serde_json::to_vec(&forged).unwrap();
+    r.store(role::SNAPSHOT, forged);
+    r.publish_timestamp();
+    let e = update(&r, &mut cache).unwrap_err();
+    assert!(
+        matches!(e, Error::RoleThreshold { .. } | Error::ValidationFail(_)),
+        "{e}"
+    );
+    assert!(
+        cache.files == before,
+        "INV-C: the new timestamp was not written"
+    );
+    assert!(cache.files[role::SNAPSHOT] != good_new_snapshot);
+    assert!(cache.files[role::SNAPSHOT] == honest_snapshot);
+    // The server heals: the same (honest) new snapshot under a new timestamp.
+    r.store(role::SNAPSHOT, good_new_snapshot.clone());
+    r.publish_timestamp();
+    update(&r, &mut cache).unwrap();
+    assert!(cache.files[role::SNAPSHOT] == good_new_snapshot);
 }
 
 #[test]
