@@ -156,7 +156,7 @@ impl TestRepo {
         self.root.roles = roles;
     }
 
-    fn sign<T: SignedPart>(part: &T, signers: &[&TestKey]) -> Vec<u8> {
+    pub fn sign<T: SignedPart>(part: &T, signers: &[&TestKey]) -> Vec<u8> {
         let mut s = Signed::new(part.clone());
         let msg = s.canonical_signed().expect("canonical");
         s.signatures = signers

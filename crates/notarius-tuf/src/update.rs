@@ -272,6 +272,15 @@ impl Client<'_> {
         for v in (current_version + 1)..newest_version {
             let name = format!("{v}.{}", role::ROOT);
             let bytes = self.remote.get_sized(&name, NO_SIZE_LIMIT)?;
+            // Each step exactly one version on (Notary checks only "at least v", so a file that
+            // skips ahead would shorten the walk past roots that were never checked).
+            let step: Root = Envelope::parse(role::ROOT, &bytes)?.decode(role::ROOT)?;
+            if step.version != v {
+                return Err(Error::RootRotationFail(format!(
+                    "{name}.json says it is root version {}, not {v}",
+                    step.version
+                )));
+            }
             self.new_builder
                 .load_root_for_update(&bytes, v, false, self.now)?;
         }

@@ -340,6 +340,29 @@ fn cv23_missing_intermediate_root_is_refused() {
     );
 }
 
+/// CV-23: each step of a root walk must be exactly one version: a `2.root.json` that says it
+/// is version 3 (validly signed by the trusted root's key and its own) is refused, where
+/// Notary checks only that it is at least 2.
+#[test]
+fn cv23_an_intermediate_root_of_the_wrong_version_is_refused() {
+    let mut r = repo_with_target();
+    let mut cache = MemoryStore::default();
+    update(&r, &mut cache).unwrap();
+    let before = cache.files.clone();
+    let key1 = r.rotate_root_key(true);
+    let mut v2 = r.root.clone();
+    let key2 = r.rotate_root_key(true);
+    v2.version = 3;
+    let forged = TestRepo::sign(&v2, &[&key1, &key2]);
+    r.server.files.insert("2.root".into(), forged);
+    let e = update(&r, &mut cache).unwrap_err();
+    assert!(
+        matches!(&e, Error::RootRotationFail(m) if m.contains("2.root.json") && m.contains("version 3")),
+        "{e}"
+    );
+    assert!(cache.files == before, "INV-C");
+}
+
 #[test]
 fn cv25_absurd_root_version_jump_is_refused() {
     let mut r = repo_with_target();
