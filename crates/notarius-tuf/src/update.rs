@@ -57,6 +57,10 @@ struct Client<'a> {
     now: Instant,
     warnings: Vec<String>,
     skipped: Vec<(String, Error)>,
+    /// The roles the snapshot this trust dir held before the update listed: one of them that
+    /// is still delegated may not vanish from the new snapshot.
+    /// Read once: a retry after a root refresh sees this update's own new snapshot.
+    trusted_snapshot_roles: Option<std::collections::BTreeSet<String>>,
     /// The bytes of the last download that failed to load (Go returns them with the error).
     last_download: Option<Vec<u8>>,
 }
@@ -84,6 +88,19 @@ pub fn load_tuf_repo(
         };
     }
     Ok(updated)
+}
+
+/// The `signed.version` of a cached file (0 when it has none).
+fn cached_version(bytes: &[u8]) -> i64 {
+    #[derive(serde::Deserialize)]
+    struct Signed {
+        version: i64,
+    }
+    #[derive(serde::Deserialize)]
+    struct File {
+        signed: Signed,
+    }
+    serde_json::from_slice::<File>(bytes).map_or(0, |f| f.signed.version)
 }
 
 /// The update's view of the cache: reads see its own pending writes first.
@@ -231,6 +248,7 @@ fn bootstrap<'a>(
         now,
         warnings: Vec::new(),
         skipped: Vec::new(),
+        trusted_snapshot_roles: None,
         last_download: None,
     })
 }
@@ -315,6 +333,22 @@ impl Client<'_> {
     }
 
     fn download_snapshot(&mut self) -> Result<()> {
+        // What the cached snapshot (verified when it was cached) listed, before the new one
+        // replaces it in this update's view of the cache.
+        if self.trusted_snapshot_roles.is_none() {
+            self.trusted_snapshot_roles = Some(
+                self.cache
+                    .get_sized(role::SNAPSHOT, NO_SIZE_LIMIT)
+                    .ok()
+                    .and_then(|b| {
+                        Envelope::parse(role::SNAPSHOT, &b)
+                            .and_then(|e| e.decode::<crate::metadata::Snapshot>(role::SNAPSHOT))
+                            .ok()
+                    })
+                    .map(|old| old.meta.into_keys().collect())
+                    .unwrap_or_default(),
+            );
+        }
         self.try_load_cache_then_remote(role::SNAPSHOT).map(|_| ())
     }
 
@@ -340,6 +374,23 @@ impl Client<'_> {
             }
             let info = self.new_builder.get_consistent_info(&r.base.name);
             if !info.checksum_known() {
+                // Never published (Notary skips it); but a role the trusted snapshot listed
+                // and its parent still delegates to cannot silently drop out: that is a
+                // rollback of the snapshot hiding it (catalogue CV-19).
+                if self
+                    .trusted_snapshot_roles
+                    .as_ref()
+                    .is_some_and(|t| t.contains(&r.base.name))
+                {
+                    return Err(Error::InvalidMetadata {
+                        role: role::SNAPSHOT.to_owned(),
+                        msg: format!(
+                            "it no longer lists {}, which the trusted snapshot listed and {} still delegates to",
+                            r.base.name,
+                            role::parent(&r.base.name)
+                        ),
+                    });
+                }
                 continue;
             }
             match self.get_targets_file(&r) {
@@ -393,7 +444,12 @@ impl Client<'_> {
         let info = self.new_builder.get_consistent_info(role_name);
         let cached = match self.cache.get_sized(role_name, info.length()) {
             Ok(c) => c,
-            Err(_) => return self.remote_bytes(role_name, None),
+            Err(_) => {
+                // Longer than the new snapshot says (or missing): not the current file, but
+                // still the rollback floor for the one downloaded.
+                let old = self.cache.get_sized(role_name, NO_SIZE_LIMIT).ok();
+                return self.remote_bytes(role_name, old.as_deref());
+            }
         };
         if self
             .new_builder
@@ -425,10 +481,19 @@ impl Client<'_> {
             Err(e) => return (old.map(<[u8]>::to_vec), Err(e.into())),
         };
         // The cached copy, expired or not, sets the rollback floor.
+        let mut min_version = self.old_builder.get_loaded_version(role_name);
         if let Some(old) = old {
             let _ = self.old_builder.load(role_name, old, 1, true, self.now);
+            // The old builder cannot load a delegation whose parent it does not hold (the
+            // parent came from the cache this time), and Notary's floor is then 1: a server
+            // could roll a delegation back. The cached copy was verified when it was written;
+            // its version is the floor either way (catalogue CV-19).
+            min_version = if self.old_builder.is_loaded(role_name) {
+                self.old_builder.get_loaded_version(role_name)
+            } else {
+                cached_version(old).max(1)
+            };
         }
-        let min_version = self.old_builder.get_loaded_version(role_name);
         if let Err(e) = self
             .new_builder
             .load(role_name, &raw, min_version, false, self.now)

@@ -141,6 +141,47 @@ fn cv13_expired_delegation_is_skipped_with_a_warning() {
     assert_eq!(targets_of(&u), ["v1"]);
 }
 
+/// CV-19: a new snapshot that omits a delegation the trusted snapshot listed (and targets still
+/// delegates to) is refused, as is one naming an older version of it; the cache is unchanged.
+#[test]
+fn cv19_a_snapshot_that_drops_or_lowers_a_delegation_is_refused() {
+    let mut r = repo_with_target();
+    r.add_delegation("targets/releases", &[""]);
+    r.add_target("targets/releases", "rel", b"r");
+    r.targets.get_mut("targets/releases").unwrap().version = 3;
+    r.publish_targets("targets/releases");
+    let v3 = r.current["targets/releases"].clone();
+    r.republish_targets(role::TARGETS);
+    let mut cache = MemoryStore::default();
+    let u = update(&r, &mut cache).unwrap();
+    assert!(u.repo.targets.contains_key("targets/releases"));
+    let before = cache.files.clone();
+
+    // Dropped: the next snapshot does not list targets/releases at all.
+    r.current.remove("targets/releases");
+    r.snapshot.meta.remove("targets/releases");
+    r.bump_snapshot_and_timestamp();
+    let e = update(&r, &mut cache).unwrap_err();
+    assert!(
+        e.to_string().contains("no longer lists targets/releases"),
+        "{e}"
+    );
+    assert!(cache.files == before, "INV-C after a dropped delegation");
+
+    // Lowered: the next snapshot names version 2 of it (validly signed).
+    r.targets.get_mut("targets/releases").unwrap().version = 2;
+    r.publish_targets("targets/releases");
+    r.bump_snapshot_and_timestamp();
+    let e = update(&r, &mut cache).unwrap_err();
+    assert!(matches!(e, Error::LowVersion { .. }), "{e}");
+    assert!(cache.files == before, "INV-C after a lowered delegation");
+
+    // Honest again: version 3 listed, the update works.
+    r.store("targets/releases", v3);
+    r.bump_snapshot_and_timestamp();
+    update(&r, &mut cache).unwrap();
+}
+
 #[test]
 fn cv01_delegation_signed_by_the_wrong_key_is_skipped() {
     let mut r = repo_with_target();
