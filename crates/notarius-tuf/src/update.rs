@@ -59,6 +59,10 @@ struct Client<'a> {
     skipped: Vec<(String, Error)>,
     /// The roles the snapshot this trust dir held before the update listed: one of them that
     /// is still delegated may not vanish from the new snapshot.
+    /// The new root changed the timestamp or snapshot keys: the cached timestamp and snapshot
+    /// set no rollback floor (TUF 5.3.11: they are deleted), so a timestamp fast-forwarded by
+    /// the old key does not lock the role out.
+    keys_rotated: bool,
     /// Read once: a retry after a root refresh sees this update's own new snapshot.
     trusted_snapshot_roles: Option<std::collections::BTreeSet<String>>,
     /// The bytes of the last download that failed to load (Go returns them with the error).
@@ -249,6 +253,7 @@ fn bootstrap<'a>(
         warnings: Vec::new(),
         skipped: Vec::new(),
         trusted_snapshot_roles: None,
+        keys_rotated: false,
         last_download: None,
     })
 }
@@ -270,6 +275,23 @@ impl Client<'_> {
     }
 
     fn update_root(&mut self) -> Result<()> {
+        self.walk_root()?;
+        let keys = |b: &RepoBuilder, r: &str| {
+            b.loaded_root()
+                .and_then(|root| root.roles.get(r))
+                .map(|role| {
+                    let mut ids = role.keyids.clone();
+                    ids.sort();
+                    ids
+                })
+        };
+        self.keys_rotated = [role::TIMESTAMP, role::SNAPSHOT]
+            .iter()
+            .any(|r| keys(&self.old_builder, r) != keys(&self.new_builder, r));
+        Ok(())
+    }
+
+    fn walk_root(&mut self) -> Result<()> {
         let current_version = self.old_builder.get_loaded_version(role::ROOT);
         let raw = match self.download_root() {
             (_, Ok(())) => return Ok(()),
@@ -481,8 +503,14 @@ impl Client<'_> {
             Err(e) => return (old.map(<[u8]>::to_vec), Err(e.into())),
         };
         // The cached copy, expired or not, sets the rollback floor.
-        let mut min_version = self.old_builder.get_loaded_version(role_name);
-        if let Some(old) = old {
+        let floor_cleared =
+            self.keys_rotated && (role_name == role::TIMESTAMP || role_name == role::SNAPSHOT);
+        let mut min_version = if floor_cleared {
+            1
+        } else {
+            self.old_builder.get_loaded_version(role_name)
+        };
+        if let Some(old) = old.filter(|_| !floor_cleared) {
             let _ = self.old_builder.load(role_name, old, 1, true, self.now);
             // The old builder cannot load a delegation whose parent it does not hold (the
             // parent came from the cache this time), and Notary's floor is then 1: a server

@@ -182,6 +182,56 @@ fn cv19_a_snapshot_that_drops_or_lowers_a_delegation_is_refused() {
     update(&r, &mut cache).unwrap();
 }
 
+/// CV-57, CV-58: a timestamp pushed to a huge version (by someone with the timestamp key) is
+/// trusted, and the client computes nothing from it that overflows; once the owner rotates the
+/// timestamp key in root, the honest timestamp at version 1 under the new key is accepted in
+/// the same update (the old timestamp's floor is cleared, as TUF 5.3.11 says), and the old
+/// key's signatures no longer count.
+#[test]
+fn cv57_cv58_a_timestamp_key_rotation_clears_the_fast_forward_floor_at_once() {
+    let mut r = repo_with_target();
+    let mut cache = MemoryStore::default();
+    update(&r, &mut cache).unwrap();
+    // CV-57: fast-forwarded to 2^31-1, then 2^62 (numbers are verified as Go's float64s, as
+    // Notary does, so i64::MAX itself has no exact form and is refused: QUIRKS 4, 5).
+    for v in [i64::from(i32::MAX), 1 << 62] {
+        r.timestamp.version = v;
+        r.publish_timestamp();
+        update(&r, &mut cache).unwrap();
+    }
+    let trusted = cache.files.clone();
+    r.timestamp.version = i64::MAX;
+    r.publish_timestamp();
+    assert!(
+        update(&r, &mut cache).is_err(),
+        "i64::MAX has no float64 form"
+    );
+    assert!(cache.files == trusted, "INV-C");
+    let old_key = std::mem::replace(
+        &mut r.timestamp_key,
+        crate::sign::testing::TestKey::ed25519(),
+    );
+    r.set_root_roles();
+    r.root.version += 1;
+    r.publish_root();
+    r.snapshot.version += 1;
+    r.publish_snapshot();
+    r.timestamp.version = 1;
+    r.publish_timestamp();
+    let u = update(&r, &mut cache).expect("the honest timestamp under the new key, at once");
+    assert_eq!(u.repo.timestamp.as_ref().unwrap().signed.version, 1);
+    assert!(cache.files[role::TIMESTAMP] == r.current[role::TIMESTAMP]);
+    // The old key's timestamps are refused now, even at a higher version.
+    let honest = r.current[role::TIMESTAMP].clone();
+    let new_key = std::mem::replace(&mut r.timestamp_key, old_key);
+    r.timestamp.version = 5;
+    r.publish_timestamp();
+    let e = update(&r, &mut cache).unwrap_err();
+    assert!(matches!(e, Error::RoleThreshold { .. }), "{e}");
+    assert!(cache.files[role::TIMESTAMP] == honest, "INV-C");
+    r.timestamp_key = new_key;
+}
+
 #[test]
 fn cv01_delegation_signed_by_the_wrong_key_is_skipped() {
     let mut r = repo_with_target();
