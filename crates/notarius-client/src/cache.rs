@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use notarius_tuf::role::{self, Gun};
-use notarius_tuf::store::{MAX_DOWNLOAD_SIZE, MetadataCache, StoreError};
+use notarius_tuf::store::{MetadataCache, StoreError};
 
 use crate::fsutil;
 
@@ -56,7 +56,7 @@ impl MetadataCache for FileCache {
             }
             Err(e) => return Err(io_err(e)),
         };
-        let limit = size.unwrap_or(MAX_DOWNLOAD_SIZE);
+        let limit = notarius_tuf::store::read_limit(size);
         if file.metadata().map_err(io_err)?.len() > limit {
             return Err(StoreError::MaliciousServer);
         }
@@ -121,9 +121,7 @@ impl<'a> OverlayCache<'a> {
 impl MetadataCache for OverlayCache<'_> {
     fn get_sized(&self, name: &str, size: Option<u64>) -> std::result::Result<Vec<u8>, StoreError> {
         match self.pending.get(name) {
-            Some(Some(b))
-                if b.len() as u64 > size.unwrap_or(notarius_tuf::store::MAX_DOWNLOAD_SIZE) =>
-            {
+            Some(Some(b)) if b.len() as u64 > notarius_tuf::store::read_limit(size) => {
                 Err(StoreError::MaliciousServer)
             }
             Some(Some(b)) => Ok(b.clone()),

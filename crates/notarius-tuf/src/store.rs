@@ -8,6 +8,14 @@ use std::collections::BTreeMap;
 pub const NO_SIZE_LIMIT: Option<u64> = None;
 /// Notary's `MaxDownloadSize`: 100 MiB.
 pub const MAX_DOWNLOAD_SIZE: u64 = 100 << 20;
+/// The most a reader takes for a file the metadata declares `size` bytes long: the declared
+/// size, but never more than [`MAX_DOWNLOAD_SIZE`]. Notary reads a declared size without bound,
+/// so a snapshot declaring a 2^62-byte targets file had it read until memory ran out
+/// (catalogue DOS-03; QUIRKS).
+pub fn read_limit(size: Option<u64>) -> u64 {
+    size.map_or(MAX_DOWNLOAD_SIZE, |s| s.min(MAX_DOWNLOAD_SIZE))
+}
+
 /// Notary's `MaxTimestampSize`: 1 MiB.
 pub const MAX_TIMESTAMP_SIZE: u64 = 1 << 20;
 
@@ -98,7 +106,7 @@ impl MemoryStore {
             .ok_or_else(|| StoreError::MetaNotFound {
                 resource: name.to_owned(),
             })?;
-        let limit = size.unwrap_or(MAX_DOWNLOAD_SIZE);
+        let limit = read_limit(size);
         if bytes.len() as u64 > limit {
             return Err(StoreError::MaliciousServer);
         }

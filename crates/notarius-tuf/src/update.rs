@@ -117,7 +117,7 @@ struct Staged<'a> {
 impl MetadataCache for Staged<'_> {
     fn get_sized(&self, name: &str, size: Option<u64>) -> std::result::Result<Vec<u8>, StoreError> {
         match self.pending.get(name) {
-            Some(Some(b)) if b.len() as u64 > size.unwrap_or(crate::store::MAX_DOWNLOAD_SIZE) => {
+            Some(Some(b)) if b.len() as u64 > crate::store::read_limit(size) => {
                 Err(StoreError::MaliciousServer)
             }
             Some(Some(b)) => Ok(b.clone()),

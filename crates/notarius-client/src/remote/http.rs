@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use notarius_tuf::role::Gun;
-use notarius_tuf::store::{MAX_DOWNLOAD_SIZE, RemoteStore, StoreError};
+use notarius_tuf::store::{RemoteStore, StoreError};
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
 use zeroize::Zeroizing;
 
@@ -464,7 +464,7 @@ impl RemoteStore for HttpRemote {
         let resp = self.call(&format!("GET {url}"), &|r| {
             r.authed(r.agent.get(&url)).call()
         })?;
-        read_ok(resp, name, size.unwrap_or(MAX_DOWNLOAD_SIZE))
+        read_ok(resp, name, notarius_tuf::store::read_limit(size))
     }
 
     fn location(&self) -> String {
@@ -478,6 +478,7 @@ impl RemoteStore for HttpRemote {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use notarius_tuf::store::MAX_DOWNLOAD_SIZE;
 
     #[test]
     fn refuses_urls_that_are_not_http() {
@@ -493,6 +494,61 @@ mod tests {
         assert_eq!(
             r.meta_url("root.json"),
             "https://notary.example.com:4443/v2/example.com/app/_trust/tuf/root.json"
+        );
+    }
+
+    /// DOS-03: a file the metadata declares 2^62 bytes long, served as an endless body without
+    /// a Content-Length, is read no further than the global cap (100 MiB and one byte), then
+    /// refused as Notary's `ErrMaliciousServer`.
+    #[test]
+    fn dos03_a_declared_length_never_lifts_the_global_cap() {
+        use std::io::{BufRead as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            // The ping (`/v2/`) first, then the file; each on its own connection.
+            for _ in 0..4 {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = std::io::BufReader::new(&stream);
+                let mut request = String::new();
+                let _ = reader.read_line(&mut request);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                }
+                let mut s = &stream;
+                if request.starts_with("GET /v2/ ") {
+                    let _ = s.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                    );
+                    continue;
+                }
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n");
+                let chunk = vec![b' '; 1 << 16];
+                let mut sent: u64 = 0;
+                // At most twice the cap, so a client that does not stop makes the test fail
+                // instead of running forever.
+                while sent < 2 * MAX_DOWNLOAD_SIZE {
+                    if s.write_all(&chunk).is_err() {
+                        break;
+                    }
+                    sent += chunk.len() as u64;
+                }
+                return sent;
+            }
+            0
+        });
+        let gun = Gun::new("example.com/app").unwrap();
+        let mut r = HttpRemote::new(&url, &gun, &TlsFiles::default()).unwrap();
+        let e = r.get_sized("targets", Some(1 << 62)).unwrap_err();
+        assert_eq!(e, StoreError::MaliciousServer);
+        drop(r);
+        let sent = server.join().unwrap();
+        assert!(
+            sent < 2 * MAX_DOWNLOAD_SIZE,
+            "the client read on past the cap ({sent} bytes sent)"
         );
     }
 }

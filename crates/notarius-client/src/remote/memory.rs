@@ -14,7 +14,7 @@ use notarius_tuf::builder::RepoBuilder;
 use notarius_tuf::metadata::{Signed, Snapshot, Timestamp, sha256};
 use notarius_tuf::role;
 use notarius_tuf::sign::Signer;
-use notarius_tuf::store::{MAX_DOWNLOAD_SIZE, RemoteStore, StoreError};
+use notarius_tuf::store::{RemoteStore, StoreError};
 use notarius_tuf::time::{SNAPSHOT_EXPIRY, TIMESTAMP_EXPIRY};
 use notarius_tuf::trust::TrustPinConfig;
 
@@ -243,7 +243,7 @@ impl RemoteStore for MemoryRemote {
         let bytes = s.files.get(name).ok_or_else(|| StoreError::MetaNotFound {
             resource: name.to_owned(),
         })?;
-        if bytes.len() as u64 > size.unwrap_or(MAX_DOWNLOAD_SIZE) {
+        if bytes.len() as u64 > notarius_tuf::store::read_limit(size) {
             return Err(StoreError::MaliciousServer);
         }
         Ok(bytes.clone())
