@@ -136,6 +136,27 @@ pub fn validate_update(
         builder
             .load(role::ROOT, &root_update.data, current, false, now)
             .map_err(|e| Validation::BadRoot(e.to_string()))?;
+        // A base role that needs more signatures than it has keys can never be signed again:
+        // the repository would be locked (Notary checks only the timestamp, by trying to sign
+        // it; catalogue SV-12).
+        if let Some(root) = builder.loaded_root() {
+            for (name, r) in &root.roles {
+                let mut keys: Vec<&String> = r
+                    .keyids
+                    .iter()
+                    .filter(|id| root.keys.contains_key(*id))
+                    .collect();
+                keys.sort();
+                keys.dedup();
+                if r.threshold > keys.len() as i64 {
+                    return Err(Validation::BadRoot(format!(
+                        "the {name} role needs {} signatures but lists {} keys",
+                        r.threshold,
+                        keys.len()
+                    )));
+                }
+            }
+        }
         apply.push((*root_update).clone());
     } else if !builder.is_loaded(role::ROOT) {
         return Err(Validation::Validation(

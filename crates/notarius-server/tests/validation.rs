@@ -308,6 +308,57 @@ fn bad_roots_never_create_a_repository() {
         None,
     );
 
+    // SV-12 on a repository that exists: a new root (and the snapshot over it), properly
+    // signed, that would lock
+    // targets (threshold 2, one key) is refused, and the stored root stays.
+    let live = "example.com/sv/live";
+    let mut r = published(&srv, live);
+    let root_before = agent_get(&srv, &format!("/v2/{live}/_trust/tuf/root.json"));
+    r.root.version += 1;
+    r.root.roles.get_mut("targets").unwrap().threshold = 2;
+    let root = r.publish_root();
+    r.snapshot.version += 1;
+    let snapshot = r.publish_snapshot();
+    refused(
+        &srv,
+        live,
+        &[("root", &root), ("snapshot", &snapshot)],
+        "INVALID_UPDATE",
+        Some("ErrBadRoot"),
+    );
+    assert_eq!(
+        agent_get(&srv, &format!("/v2/{live}/_trust/tuf/root.json")),
+        root_before
+    );
+
+    // SV-12: a targets or snapshot threshold above its key count (the files themselves
+    // signed by the one key there is).
+    for role_name in ["targets", "snapshot"] {
+        let mut r = TestRepo::new(gun, Utc::now());
+        use_timestamp_key(&mut r, &server_key(&srv, gun));
+        r.root.roles.get_mut(role_name).unwrap().threshold = 2;
+        r.publish_root();
+        r.publish_targets("targets");
+        r.publish_snapshot();
+        let msg = refused(
+            &srv,
+            gun,
+            &[
+                ("root", &r.current["root"]),
+                ("targets", &r.current["targets"]),
+                ("snapshot", &r.current["snapshot"]),
+            ],
+            "INVALID_UPDATE",
+            Some("ErrBadRoot"),
+        );
+        assert!(
+            msg.contains(&format!(
+                "the {role_name} role needs 2 signatures but lists 1 keys"
+            )),
+            "{msg}"
+        );
+    }
+
     // SV-25: a timestamp key the server does not hold.
     let mut r = TestRepo::new(gun, Utc::now());
     r.publish_root();
