@@ -17,6 +17,7 @@ pub fn crypto_service(
     retriever: Box<dyn PassphraseRetriever>,
 ) -> Result<CryptoService> {
     let files = FileKeyStore::open(trust_dir)?.remembering_keys();
+    warn_loose_permissions(&files);
     let mut stores: Vec<Box<dyn KeyStore>> = Vec::new();
     match notarius_pkcs11::discover_from_env(Some(files.clone())) {
         Ok(Some(token)) => {
@@ -34,4 +35,21 @@ pub fn crypto_service(
     }
     stores.push(Box::new(files));
     Ok(CryptoService::new(stores, retriever))
+}
+
+/// Says, once per command, which key files other users can read, and the `chmod` that fixes
+/// it; the files are left as they are (the folder itself is kept at 0700 by the store).
+/// Catalogue KS-05.
+fn warn_loose_permissions(files: &FileKeyStore) {
+    use std::os::unix::fs::PermissionsExt as _;
+    for p in files.loose_permissions().unwrap_or_default() {
+        let mode = std::fs::symlink_metadata(&p)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0);
+        log::warn!(
+            "the private key file {} can be read by other users (mode {mode:04o}): run chmod 600 {}",
+            p.display(),
+            p.display()
+        );
+    }
 }
