@@ -546,12 +546,13 @@ async fn read_upload(app: &App, req: Request) -> Result<Vec<MetaUpdate>, ApiErro
             ))
             .into_api());
         }
-        // Notary's tables hold versions as 32-bit integers.
-        if version > i64::from(i32::MAX) {
+        // 64-bit columns (Notary's 32-bit ones are widened at start; where they could not be,
+        // the cap is 2^31-1). A version past i64 does not parse at all: malformed JSON.
+        let max = app.store.max_version();
+        if version > max {
             return Err(Validation::Validation(format!(
                 "{role_name} version {version} is larger than the largest version the server \
-                 stores ({})",
-                i32::MAX
+                 stores ({max})"
             ))
             .into_api());
         }

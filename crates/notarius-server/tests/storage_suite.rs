@@ -174,11 +174,6 @@ async fn updates_are_all_or_nothing(db: &Db) {
             .await,
         Err(StorageError::OldVersion)
     ));
-    assert!(matches!(
-        s.update_many("g", &[up("targets", 1i64 << 31, b"big")])
-            .await,
-        Err(StorageError::OldVersion)
-    ));
     assert_eq!(&s.latest("g", "targets").await.unwrap().data[..], b"t3");
     s.update_many("g", &[up("targets", i32::MAX.into(), b"max")])
         .await
@@ -349,6 +344,116 @@ async fn schema_setup_is_idempotent(db: &Db) {
     assert_eq!(&again.latest("g", "root").await.unwrap().data[..], b"r");
 }
 
+/// SV-05: versions past 32 bits (2^31-1, 2^31, 2^62, 2^63-1) are stored and read back as they
+/// are; the newest is the highest; the changefeed has the timestamp's.
+async fn sv05_versions_beyond_32_bits(db: &Db) {
+    let s = open(db).await;
+    assert_eq!(s.max_version(), i64::MAX);
+    let versions = [i64::from(i32::MAX), 1 << 31, 1 << 62, i64::MAX];
+    for v in versions {
+        let data = format!("targets {v}");
+        s.update_many("g/big", &[up("targets", v, data.as_bytes())])
+            .await
+            .unwrap();
+        assert_eq!(
+            &s.by_version("g/big", "targets", v).await.unwrap().data[..],
+            data.as_bytes()
+        );
+        assert_eq!(
+            &s.latest("g/big", "targets").await.unwrap().data[..],
+            data.as_bytes()
+        );
+    }
+    // Nothing at or below the newest can be stored again.
+    assert!(matches!(
+        s.update_many("g/big", &[up("targets", 1 << 62, b"again")])
+            .await,
+        Err(StorageError::OldVersion)
+    ));
+    s.update_many("g/big", &[up("timestamp", 1 << 40, b"ts")])
+        .await
+        .unwrap();
+    let feed = s.changes("0", 100, Some("g/big")).await.unwrap();
+    assert_eq!(feed.last().unwrap().version, 1 << 40);
+}
+
+/// A database as Notary's migrations left it, with 32-bit `version` columns and a row in
+/// them: opening it widens both columns to 64 bits in place, and the row is still there.
+async fn notarys_32_bit_version_columns_are_widened(db: &Db) {
+    let Db::Test(t) = db else { return };
+    let (tuf, feed, row, check): (&str, &str, &str, &str) = match t.backend {
+        Backend::Postgres => (
+            r#"CREATE TABLE "tuf_files" ("id" serial PRIMARY KEY, "created_at" timestamp NULL DEFAULT NULL, "updated_at" timestamp NULL DEFAULT NULL, "deleted_at" timestamp NULL DEFAULT NULL, "gun" varchar(255) NOT NULL, "role" varchar(255) NOT NULL, "version" integer NOT NULL, "data" bytea NOT NULL, "sha256" char(64) DEFAULT NULL, UNIQUE ("gun","role","version"))"#,
+            r#"CREATE TABLE "changefeed" ("id" serial PRIMARY KEY, "created_at" timestamp DEFAULT CURRENT_TIMESTAMP, "gun" varchar(255) NOT NULL, "version" integer NOT NULL, "sha256" CHAR(64) DEFAULT NULL, "category" VARCHAR(20) NOT NULL DEFAULT 'update')"#,
+            "INSERT INTO tuf_files (gun, role, version, data, sha256) VALUES ('g/old', 'root', 7, 'r', 'x')",
+            "SELECT data_type::text FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'version' ORDER BY table_name",
+        ),
+        Backend::MySql => (
+            "CREATE TABLE `tuf_files` (`id` int(11) NOT NULL AUTO_INCREMENT, `created_at` timestamp NULL DEFAULT NULL, `updated_at` timestamp NULL DEFAULT NULL, `deleted_at` timestamp NULL DEFAULT NULL, `gun` varchar(255) NOT NULL, `role` varchar(255) NOT NULL, `version` int(11) NOT NULL, `data` longblob NOT NULL, `sha256` char(64) DEFAULT NULL, PRIMARY KEY (`id`), UNIQUE KEY `gun` (`gun`,`role`,`version`)) DEFAULT CHARSET=utf8",
+            "CREATE TABLE `changefeed` (`id` int(11) NOT NULL AUTO_INCREMENT, `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, `gun` varchar(255) NOT NULL, `version` int(11) NOT NULL, `sha256` CHAR(64) DEFAULT NULL, `category` VARCHAR(20) NOT NULL DEFAULT 'update', PRIMARY KEY (`id`)) DEFAULT CHARSET=utf8",
+            "INSERT INTO tuf_files (gun, role, version, data, sha256) VALUES ('g/old', 'root', 7, 'r', 'x')",
+            "SELECT CAST(DATA_TYPE AS CHAR) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME = 'version' ORDER BY TABLE_NAME",
+        ),
+        // SQLite's INTEGER is 64-bit: nothing to widen.
+        Backend::Sqlite => return,
+    };
+    let types: Vec<String> = match t.backend {
+        Backend::Postgres => {
+            use sqlx::Connection as _;
+            let mut c = sqlx::PgConnection::connect(&t.url).await.unwrap();
+            for q in [tuf, feed, row] {
+                sqlx::query(sqlx::AssertSqlSafe(q))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+            drop(c);
+            let s = open(db).await;
+            assert_eq!(s.max_version(), i64::MAX);
+            assert_eq!(
+                &s.by_version("g/old", "root", 7).await.unwrap().data[..],
+                b"r"
+            );
+            s.update_many("g/old", &[up("root", 1 << 31, b"wide")])
+                .await
+                .unwrap();
+            s.close().await;
+            let mut c = sqlx::PgConnection::connect(&t.url).await.unwrap();
+            sqlx::query_scalar(sqlx::AssertSqlSafe(check))
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+        }
+        _ => {
+            use sqlx::Connection as _;
+            let mut c = sqlx::MySqlConnection::connect(&t.url).await.unwrap();
+            for q in [tuf, feed, row] {
+                sqlx::query(sqlx::AssertSqlSafe(q))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+            drop(c);
+            let s = open(db).await;
+            assert_eq!(s.max_version(), i64::MAX);
+            assert_eq!(
+                &s.by_version("g/old", "root", 7).await.unwrap().data[..],
+                b"r"
+            );
+            s.update_many("g/old", &[up("root", 1 << 31, b"wide")])
+                .await
+                .unwrap();
+            s.close().await;
+            let mut c = sqlx::MySqlConnection::connect(&t.url).await.unwrap();
+            sqlx::query_scalar(sqlx::AssertSqlSafe(check))
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(types, ["bigint", "bigint"], "changefeed and tuf_files");
+}
+
 /// PostgreSQL replicas remember a GUN's newest timestamp between GETs and hear of every write
 /// to it through the change trigger: another replica's, a plain SQL insert as notary-server
 /// makes, and writes made while the listening connection was cut. The memory here lasts an
@@ -488,4 +593,6 @@ suite!(
     delete_and_changefeed,
     server_keys,
     schema_setup_is_idempotent,
+    sv05_versions_beyond_32_bits,
+    notarys_32_bit_version_columns_are_widened,
 );

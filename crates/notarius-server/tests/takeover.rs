@@ -90,3 +90,96 @@ fn a_notary_server_postgres_database_is_served_as_it_is() {
     );
     assert!(list.contains("v1") && list.contains("v2"), "{list}");
 }
+
+/// notarius-server widens Notary's 32-bit `version` columns to 64 bits in place (SV-05), and
+/// the real notary-server, still running on the same PostgreSQL database, reads and writes it
+/// as before.
+#[test]
+fn widened_version_columns_are_still_notary_servers() {
+    let Some(scripts) = require_peer() else {
+        return;
+    };
+    let pg_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let peer = Peer::start_env(
+        &scripts,
+        &[
+            ("NOTARY_PEER_STORAGE", "postgres"),
+            ("NOTARY_PEER_TRUST", "local"),
+            ("NOTARY_PEER_PG_PORT", &pg_port),
+        ],
+    );
+    let trust = tempfile::tempdir().unwrap();
+    let gun = "example.com/widened";
+    let payload = trust.path().join("payload");
+    std::fs::write(&payload, b"bits").unwrap();
+    let payload = payload.to_str().unwrap();
+    let via_peer =
+        |dir: &std::path::Path, args: &[&str]| notarius_testpeer::notary(dir, args, Some(&peer));
+    ok(
+        via_peer(trust.path(), &["init", "-p", gun]),
+        "init on notary-server",
+    );
+    ok(
+        via_peer(trust.path(), &["add", "-p", gun, "v1", payload]),
+        "add v1 on notary-server",
+    );
+    let url = format!("postgres://server@127.0.0.1:{pg_port}/notaryserver?sslmode=disable");
+    let column_types = || -> Vec<String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use sqlx::Connection as _;
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar(
+                "SELECT data_type::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND column_name = 'version' \
+                 AND table_name IN ('tuf_files', 'changefeed') ORDER BY table_name",
+            )
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+        })
+    };
+    assert_eq!(column_types(), ["integer", "integer"], "Notary's schema");
+
+    let data = tempfile::tempdir().unwrap();
+    let mut cfg = Config::embedded(data.path());
+    cfg.server.http_addr = "127.0.0.1:0".into();
+    cfg.storage.backend = "postgres".into();
+    cfg.storage.db_url = url.clone();
+    let srv = TestServer::start_with(
+        cfg,
+        data,
+        StartOptions {
+            passphrase: Some("widen".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(column_types(), ["bigint", "bigint"], "widened at start");
+
+    // The real notary-server goes on writing and reading the widened tables.
+    ok(
+        via_peer(trust.path(), &["add", "-p", gun, "v2", payload]),
+        "add v2 on notary-server after the widening",
+    );
+    let cold = tempfile::tempdir().unwrap();
+    let list = ok(
+        via_peer(cold.path(), &["list", gun]),
+        "cold list on notary-server",
+    );
+    assert!(list.contains("v1") && list.contains("v2"), "{list}");
+    // And ours serves the same rows.
+    let cold = tempfile::tempdir().unwrap();
+    let list = ok(
+        notary(cold.path(), &srv, &["list", gun]),
+        "cold list via notarius-server",
+    );
+    assert!(list.contains("v1") && list.contains("v2"), "{list}");
+}

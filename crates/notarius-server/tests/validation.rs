@@ -265,6 +265,44 @@ fn properly_signed_but_wrong_updates_are_refused() {
     );
 }
 
+/// SV-05: targets versions past 32 bits are accepted over HTTP and served (2^31-1, 2^31, 2^62:
+/// one upload at 2^31-1 used to lock the role); a version past i64 is malformed JSON, 400,
+/// and the repository stays as it was.
+#[test]
+fn sv05_versions_past_32_bits_are_accepted() {
+    let db = TestDb::new(Backend::Sqlite);
+    let srv = TestServer::start(&db);
+    let gun = "example.com/sv/big";
+    let mut r = published(&srv, gun);
+    for v in [i64::from(i32::MAX), 1 << 31, 1 << 62] {
+        r.targets.get_mut("targets").unwrap().version = v;
+        let t = r.publish_targets("targets");
+        r.snapshot.version += 1;
+        let sn = r.publish_snapshot();
+        let (s, body) = post(&srv, gun, &[("targets", &t), ("snapshot", &sn)]);
+        assert_eq!(s, 200, "version {v}: {body}");
+        assert_eq!(
+            agent_get(&srv, &format!("/v2/{gun}/_trust/tuf/targets.json")).1,
+            t,
+            "version {v} is served"
+        );
+    }
+    let t = String::from_utf8(r.current["targets"].clone())
+        .unwrap()
+        .replace(
+            &format!("\"version\":{}", 1i64 << 62),
+            "\"version\":9223372036854775808",
+        );
+    assert!(t.contains("9223372036854775808"));
+    refused(
+        &srv,
+        gun,
+        &[("targets", t.as_bytes())],
+        "MALFORMED_JSON",
+        None,
+    );
+}
+
 #[test]
 fn bad_roots_never_create_a_repository() {
     let db = TestDb::new(Backend::Sqlite);

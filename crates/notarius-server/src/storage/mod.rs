@@ -98,10 +98,25 @@ pub struct Store {
     /// PostgreSQL: the task hearing of other replicas' writes (`newest::listen`).
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     cache: cache::Cache,
+    /// The largest version the `version` columns hold: `i64::MAX` once they are 64-bit (new
+    /// databases; Notary's 32-bit columns are widened at start), `i32::MAX` where that could
+    /// not be done (the database user does not own Notary's tables).
+    max_version: std::sync::atomic::AtomicI64,
 }
 
 fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
+}
+
+/// A `version` column: 64-bit, or 32-bit where Notary's column could not be widened.
+fn version_column<R: sqlx::Row>(r: &R, i: usize) -> std::result::Result<i64, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i32: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    r.try_get::<i64, _>(i)
+        .or_else(|_| r.try_get::<i32, _>(i).map(i64::from))
 }
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -131,8 +146,10 @@ impl Store {
             newest: std::sync::Arc::new(newest::Newest::new(sole_writer, ttl)),
             listener: Default::default(),
             cache: Default::default(),
+            max_version: std::sync::atomic::AtomicI64::new(i64::MAX),
         };
         store.migrate().await?;
+        store.widen_versions().await;
         if let notarius_sql::Pool::Postgres(pool) = &store.db.pool {
             match store.install_change_trigger(pool).await {
                 Ok(()) => {
@@ -162,6 +179,75 @@ impl Store {
             on_pool!(&self.db.pool, p => { sqlx::query(*stmt).execute(p).await?; });
         }
         Ok(())
+    }
+
+    /// The largest version this database stores.
+    pub fn max_version(&self) -> i64 {
+        self.max_version.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Notary's `version` columns are 32-bit (`integer`, `int(11)`): one upload at 2^31-1
+    /// locked a role for good (Cure53 TUF-01-002). They are widened in place to 64 bits, which
+    /// notary-server reads as it did (its model's `Version` is a Go `int`); where the database
+    /// user may not alter Notary's tables, versions stay capped at 2^31-1 with a warning.
+    async fn widen_versions(&self) {
+        let result: Result<()> = async {
+            match &self.db.pool {
+                notarius_sql::Pool::Postgres(p) => {
+                    for table in ["tuf_files", "changefeed"] {
+                        let ty: Option<String> = sqlx::query_scalar(
+                            "SELECT data_type::text FROM information_schema.columns \
+                             WHERE table_schema = current_schema() AND table_name = $1 \
+                             AND column_name = 'version'",
+                        )
+                        .bind(table)
+                        .fetch_optional(p)
+                        .await?;
+                        if ty.as_deref() == Some("integer") {
+                            tracing::info!(table, "widening the version column to bigint");
+                            sqlx::query(AssertSqlSafe(format!(
+                                "ALTER TABLE {table} ALTER COLUMN version TYPE bigint"
+                            )))
+                            .execute(p)
+                            .await?;
+                        }
+                    }
+                }
+                notarius_sql::Pool::MySql(p) => {
+                    for table in ["tuf_files", "changefeed"] {
+                        let ty: Option<String> = sqlx::query_scalar(
+                            "SELECT CAST(DATA_TYPE AS CHAR) FROM information_schema.COLUMNS \
+                             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+                             AND COLUMN_NAME = 'version'",
+                        )
+                        .bind(table)
+                        .fetch_optional(p)
+                        .await?;
+                        if ty.as_deref() == Some("int") {
+                            tracing::info!(table, "widening the version column to bigint");
+                            sqlx::query(AssertSqlSafe(format!(
+                                "ALTER TABLE `{table}` MODIFY `version` BIGINT NOT NULL"
+                            )))
+                            .execute(p)
+                            .await?;
+                        }
+                    }
+                }
+                // SQLite's INTEGER is 64-bit already.
+                _ => {}
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(
+                error = %e,
+                "could not widen the version columns to 64 bits (the database user must own \
+                 tuf_files and changefeed); versions above 2147483647 are refused"
+            );
+            self.max_version
+                .store(i64::from(i32::MAX), std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
@@ -295,9 +381,9 @@ impl Store {
     }
 
     pub async fn by_version(&self, gun: &str, role: &str, version: i64) -> Result<Stored> {
-        let Ok(version) = i32::try_from(version) else {
+        if version > self.max_version() {
             return Err(StorageError::NotFound);
-        };
+        }
         let q = self.sql(
             "SELECT created_at, data FROM tuf_files WHERE gun = ? AND role = ? AND version = ? \
              AND deleted_at IS NULL LIMIT 1",
@@ -489,7 +575,10 @@ impl Store {
         on_pool!(&self.db.pool, p => {
             let mut tx = p.begin_with(self.db.begin_statement()).await?;
             for u in updates {
-                let version = i32::try_from(u.version).map_err(|_| StorageError::OldVersion)?;
+                let version = u.version;
+                if version > self.max_version() {
+                    return Err(StorageError::OldVersion);
+                }
                 let found = sqlx::query(AssertSqlSafe(exists.as_str()))
                     .bind(gun).bind(&u.role).bind(version)
                     .fetch_optional(&mut *tx).await?;
@@ -594,7 +683,7 @@ impl Store {
                     id: r.try_get::<i32, _>(0)?.to_string(),
                     created_at: r.time(1)?.unwrap_or_default(),
                     gun: r.try_get(2)?,
-                    version: r.try_get::<i32, _>(3)?.into(),
+                    version: version_column(&r, 3)?,
                     sha256: r.try_get::<Option<String>, _>(4)?.unwrap_or_default(),
                     category: r.try_get(5)?,
                 });

@@ -1,7 +1,9 @@
 //! Notary's server schema (`tuf_files`, `change_category`, `changefeed`), as its migrations left
 //! it for MySQL (0001–0005) and PostgreSQL (0001–0002), plus the same shape for SQLite, which
 //! Notary never shipped. Every statement is idempotent, so an existing notary-server database is
-//! taken over as it is: nothing of Notary's is altered, our own tables are added beside it.
+//! taken over as it is: our own tables are added beside it, and the one change to Notary's is
+//! that its 32-bit `version` columns are widened to 64 bits (`Store::widen_versions`; new
+//! databases get `bigint` from the start), which notary-server reads as before.
 
 use super::Dialect;
 
@@ -84,7 +86,7 @@ const POSTGRES: &[&str] = &[
         "deleted_at" timestamp NULL DEFAULT NULL,
         "gun" varchar(255) NOT NULL,
         "role" varchar(255) NOT NULL,
-        "version" integer NOT NULL,
+        "version" bigint NOT NULL,
         "data" bytea NOT NULL,
         "sha256" char(64) DEFAULT NULL,
         UNIQUE ("gun", "role", "version"))"#,
@@ -95,7 +97,7 @@ const POSTGRES: &[&str] = &[
         "id" serial PRIMARY KEY,
         "created_at" timestamp DEFAULT CURRENT_TIMESTAMP,
         "gun" varchar(255) NOT NULL,
-        "version" integer NOT NULL,
+        "version" bigint NOT NULL,
         "sha256" CHAR(64) DEFAULT NULL,
         "category" VARCHAR(20) NOT NULL DEFAULT 'update' REFERENCES "change_category")"#,
     r#"CREATE INDEX IF NOT EXISTS "idx_changefeed_gun" ON "changefeed" ("gun")"#,
@@ -120,7 +122,7 @@ const MYSQL: &[&str] = &[
         `deleted_at` timestamp NULL DEFAULT NULL,
         `gun` varchar(255) NOT NULL,
         `role` varchar(255) NOT NULL,
-        `version` int(11) NOT NULL,
+        `version` bigint NOT NULL,
         `data` longblob NOT NULL,
         `sha256` char(64) DEFAULT NULL,
         PRIMARY KEY (`id`),
@@ -136,7 +138,7 @@ const MYSQL: &[&str] = &[
         `id` int(11) NOT NULL AUTO_INCREMENT,
         `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
         `gun` varchar(255) NOT NULL,
-        `version` int(11) NOT NULL,
+        `version` bigint NOT NULL,
         `sha256` CHAR(64) DEFAULT NULL,
         `category` VARCHAR(20) NOT NULL DEFAULT 'update',
         PRIMARY KEY (`id`),
