@@ -17,8 +17,8 @@ use super::response::{
     MAX_ERROR_SIZE, MAX_KEY_SIZE, is_tls_trust_error, net, read_limited, read_ok,
 };
 use super::token::{
-    CredentialPrompt, Permission, decode_notary_auth, host_of, is_loopback, parse_challenge,
-    url_escape,
+    CredentialPrompt, Permission, decode_notary_auth, host_of, may_send_credentials,
+    parse_challenge, url_escape,
 };
 
 /// TLS material for the connection: a CA bundle to trust instead of the system roots, and a
@@ -217,7 +217,7 @@ impl HttpRemote {
         }
         let mut req = self.agent.get(&url);
         if let Some(c) = credentials {
-            if !realm.starts_with("https://") && !is_loopback(host_of(&realm)) {
+            if !may_send_credentials(&realm) {
                 log::warn!("not sending credentials to the token service {realm}: it is not HTTPS");
             } else {
                 use base64::Engine as _;

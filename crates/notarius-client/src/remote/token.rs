@@ -68,6 +68,12 @@ pub(super) fn is_loopback(host_port: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Whether credentials may go to the token service at `realm`: over HTTPS, or in clear only
+/// to this machine (catalogue TR-06).
+pub(super) fn may_send_credentials(realm: &str) -> bool {
+    realm.starts_with("https://") || (realm.starts_with("http://") && is_loopback(host_of(realm)))
+}
+
 /// `host[:port]` of a URL.
 pub(super) fn host_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -123,7 +129,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credentials_go_in_clear_only_to_this_machine() {
+    fn tr06_credentials_go_in_clear_only_to_this_machine() {
+        for realm in [
+            "https://auth.example/token",
+            "https://auth.example:8443/token?service=x",
+            "http://127.0.0.1:5001/token",
+            "http://localhost/token",
+        ] {
+            assert!(may_send_credentials(realm), "{realm}");
+        }
+        for realm in [
+            "http://auth.example/token",
+            "http://localhost.evil.com/token",
+            "http://10.0.0.1/token",
+            "ftp://auth.example/token",
+            "auth.example/token",
+            "",
+        ] {
+            assert!(!may_send_credentials(realm), "{realm}");
+        }
         for h in ["127.0.0.1:5000", "localhost", "[::1]:443", "127.9.9.9"] {
             assert!(is_loopback(h), "{h}");
         }
