@@ -144,9 +144,29 @@ fn failures_print_notarys_fatal_line() {
             && out.contains("does not have trust data for example.com/nothing-here"),
         "{out}"
     );
-    let o = notarius(trust.path(), &["init", "../escape"], &peer);
-    assert!(!o.status.success());
-    assert!(!trust.path().join("tuf").exists() || !trust.path().join("../escape").exists());
+    // A GUN that climbs out of the trust dir is refused before anything is written, here or
+    // beside it (the trust dir is one level down, so "beside" is a folder this test owns).
+    let base = tempfile::tempdir().unwrap();
+    let inner = base.path().join("trust");
+    for gun in ["../escape", "a/../../escape", "example.com/../../escape"] {
+        let o = notarius(&inner, &["init", gun], &peer);
+        assert!(!o.status.success(), "{gun}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains(&format!("invalid GUN \"{gun}\"")),
+            "{gun}: {}",
+            text(&o)
+        );
+        let mut written: Vec<_> = std::fs::read_dir(base.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        written.sort();
+        assert!(
+            written.is_empty() || written == ["trust"],
+            "{gun}: {written:?}"
+        );
+        assert!(!inner.join("tuf").exists(), "{gun}: nothing staged");
+    }
 }
 
 #[test]

@@ -152,8 +152,39 @@ fn hex_lower(b: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// KS-05: under `umask 000` files are still 0600 and folders 0700. The test runs itself
+    /// again through `sh` with that umask (so no other test of this process sees it), and the
+    /// second run checks.
     #[test]
     fn modes_are_private_whatever_the_umask() {
+        if std::env::var_os("NOTARIUS_UMASK_CHILD").is_none() {
+            let exe = std::env::current_exe().unwrap();
+            let out = std::process::Command::new("sh")
+                .args([
+                    "-c",
+                    "umask 000 && exec \"$0\" --exact --nocapture fsutil::tests::modes_are_private_whatever_the_umask",
+                ])
+                .arg(&exe)
+                .env("NOTARIUS_UMASK_CHILD", "1")
+                .output()
+                .unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(out.status.success(), "{text}");
+            assert!(text.contains("umask child: umask was 000"), "{text}");
+            assert!(text.contains("1 passed"), "the child ran: {text}");
+            return;
+        }
+        // The umask, seen from a file made without our mode handling.
+        let probe = tempfile::tempdir().unwrap();
+        let plain = probe.path().join("plain");
+        fs::write(&plain, b"").unwrap();
+        let plain_mode = fs::metadata(&plain).unwrap().permissions().mode() & 0o777;
+        assert_eq!(plain_mode, 0o666, "the parent set umask 000");
+        println!("umask child: umask was 000");
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("a/b/c.json");
         write_private_atomic(&p, b"x").unwrap();
